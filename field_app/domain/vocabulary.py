@@ -1,0 +1,173 @@
+"""Controlled vocabularies shared by the directory, eligibility and the UI.
+
+Codes are stable identifiers stored in data files and databases; labels shown to people come from gettext in
+the UI layer, never from here. Adding a code is a data-model change: update the README's vocabulary table too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrganizationKind(StrEnum):
+    """What an organisation mainly is (one per organisation)."""
+
+    TRAINING_CENTRE = "training_centre"
+    INCUBATOR = "incubator"
+    PUBLIC_AGENCY = "public_agency"
+    NGO = "ngo"
+    FINANCING = "financing"
+    PLACEMENT = "placement"
+    SOCIAL = "social"
+    DONOR_PROGRAMME = "donor_programme"
+
+
+class Pathway(StrEnum):
+    """The reintegration pathway a service belongs to (small on purpose: it drives the filters)."""
+
+    FORMATION = "formation"
+    ENTREPRENEURIAT = "entrepreneuriat"
+    FINANCEMENT = "financement"
+    EMPLOI = "emploi"
+    SOCIAL = "social"
+    INSTITUTIONNEL = "institutionnel"
+
+
+class ServiceCategory(StrEnum):
+    """A finer kind of service, under a pathway."""
+
+    TRAINING_FIELD = "training_field"  # a filière with its duration
+    LITERACY = "literacy"
+    SHORT_COURSE = "short_course"
+    ENTREPRENEURSHIP_SUPPORT = "entrepreneurship_support"
+    INCUBATION = "incubation"
+    FINANCING = "financing"
+    SAVINGS = "savings"
+    PLACEMENT = "placement"
+    INTERNSHIP = "internship"
+    ORIENTATION = "orientation"
+    PSYCHOSOCIAL = "psychosocial"
+    LEGAL = "legal"
+    MEDICAL = "medical"
+    HUMANITARIAN = "humanitarian"
+    REINTEGRATION = "reintegration"
+    PROGRAMME = "programme"  # a donor or agency programme
+    OTHER = "other"
+
+
+class Document(StrEnum):
+    """Documents a service may require and a returnee may hold."""
+
+    BIRTH_CERTIFICATE = "birth_certificate"
+    NATIONALITY_CERTIFICATE = "nationality_certificate"
+    ID_CARD = "id_card"
+    RESIDENCE_CERTIFICATE = "residence_certificate"
+    PHOTOS = "photos"
+    DIPLOMA = "diploma"
+    EDUCATION_CERTIFICATE = "education_certificate"
+    CV = "cv"
+    COVER_LETTER = "cover_letter"
+    BUSINESS_PLAN = "business_plan"
+    CRIMINAL_RECORD = "criminal_record"
+    MEDICAL_CERTIFICATE = "medical_certificate"
+    BANK_ACCOUNT = "bank_account"
+    GUARANTEE = "guarantee"
+    BUSINESS_REGISTRATION = "business_registration"
+    OTHER = "other"
+
+
+class Education(StrEnum):
+    """Education levels, in increasing order (Mali: DEF after 9 years, CAP vocational, BAC)."""
+
+    NONE = "none"
+    PRIMARY = "primary"
+    DEF = "def"
+    CAP = "cap"
+    BAC = "bac"
+    HIGHER = "higher"
+
+    @property
+    def rank(self) -> int:
+        return list(Education).index(self)
+
+
+class Sex(StrEnum):
+    F = "F"
+    M = "M"
+
+
+class TargetGroup(StrEnum):
+    """Who a service is for, as the fiches say it."""
+
+    ALL = "all"
+    YOUTH = "youth"
+    WOMEN = "women"
+    RETURNEES = "returnees"
+    MIGRANTS = "migrants"
+    VULNERABLE = "vulnerable"
+    OUT_OF_SCHOOL = "out_of_school"
+    JOB_SEEKERS = "job_seekers"
+    GRADUATES = "graduates"
+    ENTREPRENEURS = "entrepreneurs"
+    SMALL_BUSINESSES = "small_businesses"
+    FARMERS = "farmers"
+    RURAL = "rural"
+    CHILDREN = "children"
+    DISPLACED = "displaced"
+    PEOPLE_WITH_DISABILITIES = "people_with_disabilities"
+    STARTUPS = "startups"
+
+
+class CostUnit(StrEnum):
+    ONCE = "once"
+    MONTH = "month"
+    YEAR = "year"
+    TRAINING = "training"
+    DAY = "day"
+    OTHER = "other"
+
+
+class Precision(StrEnum):
+    """How precise a coordinate is: drives how distances are worded."""
+
+    EXACT = "exact"
+    DISTRICT = "district"
+    TOWN = "town"
+    REGION = "region"
+
+
+class ServiceStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    PLANNED = "planned"
+
+
+class Region(StrEnum):
+    """Mali's regions as in force when the directory was collected (2022), plus the Bamako district."""
+
+    BAMAKO = "bamako"
+    KAYES = "kayes"
+    KOULIKORO = "koulikoro"
+    SIKASSO = "sikasso"
+    SEGOU = "segou"
+    MOPTI = "mopti"
+    TOMBOUCTOU = "tombouctou"
+    GAO = "gao"
+    KIDAL = "kidal"
+    TAOUDENIT = "taoudenit"
+    MENAKA = "menaka"
+
+
+REGION_NAMES: dict[Region, str] = {
+    Region.BAMAKO: "Bamako",
+    Region.KAYES: "Kayes",
+    Region.KOULIKORO: "Koulikoro",
+    Region.SIKASSO: "Sikasso",
+    Region.SEGOU: "Ségou",
+    Region.MOPTI: "Mopti",
+    Region.TOMBOUCTOU: "Tombouctou",
+    Region.GAO: "Gao",
+    Region.KIDAL: "Kidal",
+    Region.TAOUDENIT: "Taoudénit",
+    Region.MENAKA: "Ménaka",
+}

@@ -1,0 +1,50 @@
+"""One error root for the whole app; library errors are converted at the boundary (`raise … from exc`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FieldAppError(Exception):
+    """Root of every error this app raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a piece of input: where (file, field) and what, already in words for a person."""
+
+    field: str
+    message: str
+    file: str | None = None
+
+    def __str__(self) -> str:
+        prefix = f"{self.file}: " if self.file else ""
+        return f"{prefix}{self.field}: {self.message}"
+
+
+class ValidationError(FieldAppError):
+    """Input that breaks the rules; carries every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFound(FieldAppError):
+    """A thing asked for by id or name does not exist."""
+
+
+class Conflict(FieldAppError):
+    """The change clashes with what is already stored."""
+
+
+class StorageError(FieldAppError):
+    """The local database could not be opened or written."""
+
+
+class SyncError(FieldAppError):
+    """Talking to the hub failed."""
+
+
+class AuthError(FieldAppError):
+    """A token or enrolment code was refused."""
