@@ -1,23 +1,134 @@
-"""The `field-app` command (placeholder until the full CLI lands)."""
+"""The `field-app` command line. Stable: other tools script against it (see the README).
+
+Exit codes: 0 success, 1 invalid input or data (problems on stderr as `file: field: message`), 2 usage.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
-from field_app.directory.dataset import load_dataset
-from field_app.errors import ValidationError
+from field_app.directory.build import build_directory
+from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
+from field_app.directory.hsds import export_hsds, import_hsds, write_dataset_files
+from field_app.directory.search import resolve_place, search
+from field_app.directory.store import dataset_from_store, open_directory
+from field_app.domain.geo import parse_lat_lon
+from field_app.errors import FieldAppError, NotFound, ValidationError
+from field_app.i18n import _, format_km
+from field_app.storage.database import open_db
+from field_app.storage.paths import database_path, resolve_data_dir
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:2] == ["directory", "validate"]:
-        try:
-            ds = load_dataset()
-        except ValidationError as exc:
-            for p in exc.problems:
-                print(p, file=sys.stderr)
-            return 1
-        print(f"{len(ds.organizations)} organisations, {len(ds.localities)} localities: valid")
+def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help=_("directory holding the local database"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="field-app", description=_("Passerelle: referrals of returning migrants"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help=_("start the app in web mode"))
+    _data_dir_arg(run)
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8550)
+
+    directory = sub.add_parser("directory", help=_("the partner directory"))
+    dsub = directory.add_subparsers(dest="action", required=True)
+    validate = dsub.add_parser("validate", help=_("check the dataset in db/"))
+    validate.add_argument("--db-dir", type=Path, help=_("dataset directory (default: the bundled db/)"))
+    build = dsub.add_parser("build", help=_("load the dataset into the local database"))
+    build.add_argument("--db-dir", type=Path, help=_("dataset directory (default: the bundled db/)"))
+    _data_dir_arg(build)
+    find = dsub.add_parser("search", help=_("search services"))
+    find.add_argument("text", nargs="?", default="")
+    where = find.add_mutually_exclusive_group()
+    where.add_argument("--near-place", metavar="NAME", help=_("a town or quarter of Mali"))
+    where.add_argument("--near", metavar="LAT,LON", help=_("a position in decimal degrees"))
+    find.add_argument("--limit", type=int, default=20)
+    find.add_argument("--json", action="store_true", help=_("print JSON"))
+    _data_dir_arg(find)
+    export = dsub.add_parser("export", help=_("write an HSDS 3.0 data package"))
+    export.add_argument("--hsds", required=True, type=Path, metavar="OUT_DIR")
+    _data_dir_arg(export)
+    imp = dsub.add_parser("import", help=_("read an HSDS 3.0 data package written by export"))
+    imp.add_argument("--hsds", required=True, type=Path, metavar="DIR")
+    imp.add_argument("--to-dataset", type=Path, metavar="DB_DIR", help=_("write YAML files instead of loading them"))
+    _data_dir_arg(imp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from field_app.ui.app import serve
+
+            serve(resolve_data_dir(args.data_dir), host=args.host, port=args.port)
+            return 0
+        return _directory(args)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except FieldAppError as exc:
+        print(_("error: {reason}").format(reason=exc), file=sys.stderr)
+        return 1
+
+
+def _directory(args: argparse.Namespace) -> int:
+    if args.action == "validate":
+        ds = load_dataset(args.db_dir)
+        print(_("valid: {orgs} organisations, {places} localities").format(orgs=len(ds.organizations), places=len(ds.localities)))
         return 0
-    print("usage: field-app directory validate", file=sys.stderr)
-    return 2
+    data_dir = resolve_data_dir(args.data_dir)
+    if args.action == "build":
+        db = open_db(database_path(data_dir))
+        report = build_directory(db, args.db_dir)
+        print(_("{report} → {path}").format(report=report, path=database_path(data_dir)))
+        return 0
+    if args.action == "search":
+        return _search(args, data_dir)
+    if args.action == "export":
+        counts = export_hsds(dataset_from_store(open_directory(data_dir)), args.hsds)
+        print(_("HSDS package written to {path}: {counts}").format(path=args.hsds, counts=counts))
+        return 0
+    if args.action == "import":
+        orgs = import_hsds(args.hsds)
+        if args.to_dataset:
+            written = write_dataset_files(orgs, args.to_dataset)
+            print(_("{n} organisation files written to {path}").format(n=len(written), path=args.to_dataset))
+            return 0
+        db = open_db(database_path(data_dir))
+        localities = load_dataset(default_db_dir()).localities
+        report = build_directory(db, dataset=Dataset(orgs, localities))
+        print(_("{report} → {path}").format(report=report, path=database_path(data_dir)))
+        return 0
+    raise AssertionError(args.action)
+
+
+def _search(args: argparse.Namespace, data_dir: Path) -> int:
+    db = open_directory(data_dir)
+    near = None
+    if args.near_place:
+        place = resolve_place(db, args.near_place)
+        near = (place.latitude, place.longitude)
+    elif args.near:
+        try:
+            near = parse_lat_lon(args.near)
+        except ValueError as exc:
+            raise NotFound(_("--near: {reason}").format(reason=exc)) from exc
+    hits = search(db, args.text, near=near, limit=args.limit)
+    if args.json:
+        print(json.dumps([h.as_json(with_distance=near is not None) for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print(_("No service found."))
+    for hit in hits:
+        where = ", ".join(filter(None, [hit.town, hit.region]))
+        distance = f" — {format_km(hit.distance_km)}" if hit.distance_km is not None else ""
+        print(f"{hit.service} · {hit.organization} · {where}{distance}  [{hit.service_id}]")
+    return 0

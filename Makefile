@@ -1,0 +1,45 @@
+# The README's two commands: `make run` and `make test`. Both bootstrap everything from a bare Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8550
+DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: run test lint typecheck unit e2e locales build-db chromium clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[web,dev]"
+	touch $(STAMP)
+
+locales: $(STAMP)
+	$(PY) -m field_app.i18n.compile
+
+build-db: $(STAMP) locales
+	$(PY) -m field_app directory build --data-dir "$(DATA_DIR)"
+
+run: build-db
+	$(PY) -m field_app run --data-dir "$(DATA_DIR)" --host $(HOST) --port $(PORT)
+
+# Debian's chromium for the end-to-end tests (Playwright drives it; no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for the end-to-end tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+test: $(STAMP) locales chromium lint typecheck
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

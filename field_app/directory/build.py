@@ -1,0 +1,199 @@
+"""Build the local directory store from the dataset: idempotent, incremental, all or nothing.
+
+Each organisation and locality carries a hash of its content; a build rewrites only what changed, removes what
+disappeared from `db/`, and does it in one transaction, so a failed build leaves the previous store intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from field_app.directory.dataset import Dataset, load_dataset
+from field_app.domain.directory import Locality, Organization
+from field_app.domain.vocabulary import REGION_NAMES
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    localities_changed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged organisations; {self.localities_changed} localities changed"
+        )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def content_hash(value: Any) -> str:
+    return hashlib.sha256(_json(value).encode()).hexdigest()
+
+
+def organization_document(org: Organization) -> dict[str, Any]:
+    return org.model_dump(mode="json")
+
+
+def _locality_row(loc: Locality) -> dict[str, Any]:
+    row = loc.model_dump(mode="json")
+    row["alternate_names"] = _json(loc.alternate_names)
+    row["content_hash"] = content_hash(loc.model_dump(mode="json"))
+    return row
+
+
+def build_directory(db: sqlite_utils.Database, db_dir: Path | None = None, dataset: Dataset | None = None) -> BuildReport:
+    """Bring the store in line with the dataset (validated first: an invalid dataset changes nothing)."""
+    dataset = dataset or load_dataset(db_dir)
+    report = BuildReport()
+    old_org_hashes = {r["id"]: r["content_hash"] for r in db.query("SELECT id, content_hash FROM organizations")}
+    old_loc_hashes = {r["id"]: r["content_hash"] for r in db.query("SELECT id, content_hash FROM localities")}
+    with db.atomic():
+        for loc in dataset.localities.values():
+            row = _locality_row(loc)
+            if old_loc_hashes.get(loc.id) != row["content_hash"]:
+                db["localities"].upsert(row, pk="id")
+                report.localities_changed += 1
+        wanted = {org.id for org in dataset.organizations}
+        for org_id in sorted(set(old_org_hashes) - wanted):
+            _delete_organization(db, org_id)
+            report.removed.append(org_id)
+        for org in dataset.organizations:
+            doc = organization_document(org)
+            digest = content_hash(doc)
+            if old_org_hashes.get(org.id) == digest:
+                report.unchanged += 1
+                continue
+            if org.id in old_org_hashes:
+                _delete_organization(db, org.id)
+                report.updated.append(org.id)
+            else:
+                report.added.append(org.id)
+            _insert_organization(db, org, doc, digest, dataset.localities)
+        for loc_id in sorted(set(old_loc_hashes) - set(dataset.localities)):
+            db.execute("DELETE FROM localities WHERE id = ?", [loc_id])
+            report.localities_changed += 1
+    return report
+
+
+def _delete_organization(db: sqlite_utils.Database, org_id: str) -> None:
+    db.execute("DELETE FROM services_fts WHERE service_id IN (SELECT id FROM services WHERE organization_id = ?)", [org_id])
+    db.execute("DELETE FROM organizations WHERE id = ?", [org_id])  # cascades to its rows
+
+
+def _insert_organization(
+    db: sqlite_utils.Database, org: Organization, doc: dict[str, Any], digest: str, localities: dict[str, Locality]
+) -> None:
+    db["organizations"].insert(
+        {
+            "id": org.id,
+            "name": org.name,
+            "short_name": org.short_name,
+            "kind": org.kind.value,
+            "description": org.description,
+            "structure_type": org.structure_type,
+            "website": org.website,
+            "emails": _json(org.emails),
+            "service_area": _json(org.service_area.model_dump(mode="json")) if org.service_area else None,
+            "source_document": org.source.document,
+            "source_fiche": org.source.fiche,
+            "assured_date": org.assured_date.isoformat(),
+            "document": _json(doc),
+            "content_hash": digest,
+        }
+    )
+    for loc in org.locations:
+        place = localities[loc.locality]
+        db["locations"].insert(
+            {
+                "id": f"{org.id}/{loc.id}",
+                "organization_id": org.id,
+                "name": loc.name,
+                "locality_id": loc.locality,
+                "region": loc.region.value,
+                "address": loc.address,
+                "latitude": place.latitude,
+                "longitude": place.longitude,
+                "precision": loc.precision.value,
+            }
+        )
+    for c_index, contact in enumerate(org.contacts):
+        contact_id = f"{org.id}/contact-{c_index + 1}"
+        db["contacts"].insert(
+            {
+                "id": contact_id,
+                "organization_id": org.id,
+                "name": contact.name,
+                "title": contact.title,
+                "emails": _json(contact.emails),
+                "note": contact.note,
+            }
+        )
+        for p_index, phone in enumerate(contact.phones):
+            db["phones"].insert(
+                {
+                    "id": f"{contact_id}/phone-{p_index + 1}",
+                    "organization_id": org.id,
+                    "contact_id": contact_id,
+                    "as_written": phone.as_written,
+                    "e164": phone.e164,
+                }
+            )
+    for p_index, phone in enumerate(org.phones):
+        db["phones"].insert(
+            {
+                "id": f"{org.id}/phone-{p_index + 1}",
+                "organization_id": org.id,
+                "contact_id": None,
+                "as_written": phone.as_written,
+                "e164": phone.e164,
+            }
+        )
+    for svc in org.services:
+        service_id = f"{org.id}/{svc.id}"
+        area = org.service_area_of(svc)
+        eligibility = org.service_eligibility(svc)
+        db["services"].insert(
+            {
+                "id": service_id,
+                "organization_id": org.id,
+                "name": svc.name,
+                "pathway": svc.pathway.value,
+                "category": svc.category.value,
+                "status": svc.status.value,
+                "description": svc.description,
+                "duration_text": svc.duration.text if svc.duration else None,
+                "service_area": _json(area.model_dump(mode="json")) if area else None,
+                "eligibility": _json(eligibility.model_dump(mode="json")),
+                "costs": _json([c.model_dump(mode="json") for c in org.costs_of(svc)]),
+            }
+        )
+        locations = org.locations_of(svc)
+        for loc in locations:
+            db["service_locations"].insert({"service_id": service_id, "location_id": f"{org.id}/{loc.id}"})
+        places = {localities[loc.locality].name for loc in locations}
+        places |= {n for loc in locations for n in localities[loc.locality].alternate_names}
+        places |= {REGION_NAMES[loc.region] for loc in locations}
+        if area is not None:
+            places |= {REGION_NAMES[r] for r in area.regions}
+        db.execute(
+            "INSERT INTO services_fts (service_id, service, organization, places, details) VALUES (?, ?, ?, ?, ?)",
+            [
+                service_id,
+                svc.name,
+                " ".join(filter(None, [org.name, org.short_name])),
+                " ".join(sorted(places)),
+                " ".join(filter(None, [svc.description, org.description, eligibility.text])),
+            ],
+        )

@@ -1,0 +1,1 @@
+"""Local SQLite storage: opening the database, migrations, where the data lives."""

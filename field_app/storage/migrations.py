@@ -1,0 +1,101 @@
+"""Versioned schema migrations. Each runs once, in order, inside a transaction; applied ones are recorded.
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sqlite_utils.Database], None]
+
+
+def _sql(script: str) -> Callable[[sqlite_utils.Database], None]:
+    statements = [s.strip() for s in script.split(";\n") if s.strip()]
+
+    def run(db: sqlite_utils.Database) -> None:
+        for statement in statements:
+            db.execute(statement)
+
+    return run
+
+
+DIRECTORY_V1 = """
+CREATE TABLE localities (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, region TEXT NOT NULL, cercle TEXT,
+    latitude REAL NOT NULL, longitude REAL NOT NULL, precision TEXT NOT NULL, source TEXT NOT NULL,
+    alternate_names TEXT NOT NULL DEFAULT '[]', content_hash TEXT NOT NULL
+);
+CREATE TABLE organizations (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, short_name TEXT, kind TEXT NOT NULL, description TEXT,
+    structure_type TEXT, website TEXT, emails TEXT NOT NULL DEFAULT '[]', service_area TEXT,
+    source_document TEXT NOT NULL, source_fiche TEXT NOT NULL, assured_date TEXT NOT NULL,
+    document TEXT NOT NULL, content_hash TEXT NOT NULL
+);
+CREATE TABLE locations (
+    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name TEXT, locality_id TEXT NOT NULL REFERENCES localities(id), region TEXT NOT NULL, address TEXT,
+    latitude REAL NOT NULL, longitude REAL NOT NULL, precision TEXT NOT NULL
+);
+CREATE TABLE services (
+    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, pathway TEXT NOT NULL, category TEXT NOT NULL, status TEXT NOT NULL,
+    description TEXT, duration_text TEXT, service_area TEXT, eligibility TEXT NOT NULL, costs TEXT NOT NULL
+);
+CREATE TABLE service_locations (
+    service_id TEXT NOT NULL REFERENCES services(id) ON DELETE CASCADE,
+    location_id TEXT NOT NULL REFERENCES locations(id) ON DELETE CASCADE,
+    PRIMARY KEY (service_id, location_id)
+);
+CREATE TABLE contacts (
+    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    name TEXT, title TEXT, emails TEXT NOT NULL DEFAULT '[]', note TEXT
+);
+CREATE TABLE phones (
+    id TEXT PRIMARY KEY, organization_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    contact_id TEXT REFERENCES contacts(id) ON DELETE CASCADE, as_written TEXT NOT NULL, e164 TEXT NOT NULL
+);
+CREATE INDEX services_organization ON services(organization_id);
+CREATE INDEX locations_organization ON locations(organization_id);
+CREATE INDEX phones_organization ON phones(organization_id);
+CREATE INDEX contacts_organization ON contacts(organization_id);
+CREATE VIRTUAL TABLE services_fts USING fts5(
+    service_id UNINDEXED, service, organization, places, details,
+    tokenize = 'unicode61 remove_diacritics 2'
+)
+"""
+
+MIGRATIONS: Sequence[Migration] = (Migration(1, "directory", _sql(DIRECTORY_V1)),)
+
+
+def applied_versions(db: sqlite_utils.Database) -> set[int]:
+    if "_migrations" not in db.table_names():
+        return set()
+    return {row["version"] for row in db["_migrations"].rows}
+
+
+def apply_migrations(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[int]:
+    """Apply the migrations not yet recorded; return the versions applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
+    done = applied_versions(db)
+    applied: list[int] = []
+    for migration in sorted(migrations, key=lambda m: m.version):
+        if migration.version in done:
+            continue
+        with db.atomic():  # one transaction per migration: all of it or none
+            migration.apply(db)
+            db.execute(
+                "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                [migration.version, migration.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
+            )
+        applied.append(migration.version)
+    return applied
