@@ -16,9 +16,9 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
     try:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=10)
+            conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
         else:
-            conn = sqlite3.connect(":memory:")
+            conn = sqlite3.connect(":memory:", check_same_thread=False)
         db = sqlite_utils.Database(conn)
         db.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":

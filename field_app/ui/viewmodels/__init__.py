@@ -1,0 +1,1 @@
+"""Plain-Python view models: all screen logic, no Flet imports."""

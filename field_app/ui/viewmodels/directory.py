@@ -1,0 +1,101 @@
+"""State and logic of the directory screen: a search box, a "near" place, and the matching services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from field_app.directory.search import resolve_place, search
+from field_app.errors import NotFound
+from field_app.i18n import _, format_km
+
+PATHWAY_LABELS = {
+    "formation": "Training",
+    "entrepreneuriat": "Entrepreneurship",
+    "financement": "Financing",
+    "emploi": "Employment",
+    "social": "Social support",
+    "institutionnel": "Institutional",
+}
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """One line of the result list, already in words."""
+
+    service_id: str
+    title: str
+    subtitle: str
+    distance: str | None
+
+
+@dataclass(frozen=True)
+class PlaceOption:
+    id: str
+    name: str
+
+
+class DirectoryViewModel:
+    """Search the local directory as the user types; everything works offline."""
+
+    def __init__(self, db: sqlite_utils.Database, limit: int = 60):
+        self._db = db
+        self._limit = limit
+        self.query = ""
+        self.place_id: str | None = None
+        self.rows: list[ServiceRow] = []
+        self.status = ""
+        self.refresh()
+
+    def places(self) -> list[PlaceOption]:
+        """Region and cercle capitals, for the "near" picker."""
+        rows = self._db.query(
+            "SELECT id, name FROM localities WHERE kind IN ('region_capital', 'cercle_capital') ORDER BY name"
+        )
+        return [PlaceOption(r["id"], r["name"]) for r in rows]
+
+    def set_query(self, text: str) -> None:
+        self.query = text.strip()
+        self.refresh()
+
+    def set_place(self, place_id: str | None) -> None:
+        self.place_id = place_id or None
+        self.refresh()
+
+    def refresh(self) -> None:
+        near = None
+        if self.place_id:
+            try:
+                place = resolve_place(self._db, self.place_id)
+            except NotFound:
+                self.place_id = None
+            else:
+                near = (place.latitude, place.longitude)
+        hits = search(self._db, self.query, near=near, limit=self._limit)
+        self.rows = [
+            ServiceRow(
+                service_id=h.service_id,
+                title=h.service,
+                subtitle=" · ".join(
+                    filter(
+                        None,
+                        [
+                            h.organization,
+                            _(PATHWAY_LABELS.get(h.pathway, h.pathway)),
+                            h.town,
+                            _("national") if h.region == "national" else h.region if h.region != h.town else None,
+                        ],
+                    )
+                ),
+                distance=format_km(h.distance_km) if h.distance_km is not None else None,
+            )
+            for h in hits
+        ]
+        self.status = (
+            _("No service found.")
+            if not self.rows
+            else _("{n} services").format(n=len(self.rows))
+            if len(self.rows) < self._limit
+            else _("First {n} services: refine the search").format(n=len(self.rows))
+        )

@@ -1,0 +1,1 @@
+"""Thin Flet views: build controls from view-model state and forward events."""

@@ -1,0 +1,67 @@
+"""The directory screen: search box, "near" picker, result list. Logic lives in DirectoryViewModel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from field_app.i18n import _
+from field_app.ui.viewmodels.directory import DirectoryViewModel
+
+NO_PLACE = "-"
+
+
+def directory_view(vm: DirectoryViewModel) -> ft.View:
+    """Build the screen; handlers update the view model, then redraw the list (Flet updates after handlers)."""
+    results = ft.ListView(expand=True, spacing=0)
+    status = ft.Text(vm.status, size=13, color=ft.Colors.ON_SURFACE_VARIANT)
+
+    def redraw() -> None:
+        results.controls = [
+            ft.ListTile(
+                title=ft.Text(row.title, weight=ft.FontWeight.W_600),
+                subtitle=ft.Text(row.subtitle),
+                trailing=ft.Text(row.distance) if row.distance else None,
+                min_height=56,
+                key=row.service_id,
+            )
+            for row in vm.rows
+        ]
+        status.value = vm.status
+
+    def on_search(e: Any) -> None:
+        vm.set_query(search.value or "")
+        redraw()
+
+    def on_place(e: Any) -> None:
+        vm.set_place(None if place.value in (None, NO_PLACE) else place.value)
+        redraw()
+
+    search = ft.TextField(
+        label=_("Search partners, trainings, towns"),
+        prefix_icon=ft.Icons.SEARCH,
+        on_change=on_search,
+        autofocus=True,
+        dense=False,
+    )
+    place = ft.Dropdown(
+        label=_("Near"),
+        value=NO_PLACE,
+        options=[ft.DropdownOption(key=NO_PLACE, text=_("Anywhere"))]
+        + [ft.DropdownOption(key=p.id, text=p.name) for p in vm.places()],
+        on_select=on_place,
+        expand=True,
+    )
+    redraw()
+    return ft.View(
+        route="/",
+        appbar=ft.AppBar(title=ft.Text("Passerelle"), bgcolor=ft.Colors.PRIMARY_CONTAINER),
+        controls=[
+            search,
+            ft.Row([ft.Semantics(label=_("Near"), content=place, expand=True)]),
+            status,
+            results,
+        ],
+        padding=12,
+    )
