@@ -82,7 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _directory(args: argparse.Namespace) -> int:
     if args.action == "validate":
         ds = load_dataset(args.db_dir)
-        print(_("valid: {orgs} organisations, {places} localities").format(orgs=len(ds.organizations), places=len(ds.localities)))
+        print(
+            _("valid: {orgs} organisations, {places} localities").format(
+                orgs=len(ds.organizations), places=len(ds.localities)
+            )
+        )
         return 0
     data_dir = resolve_data_dir(args.data_dir)
     if args.action == "build":

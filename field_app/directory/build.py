@@ -17,6 +17,7 @@ import sqlite_utils
 from field_app.directory.dataset import Dataset, load_dataset
 from field_app.domain.directory import Locality, Organization
 from field_app.domain.vocabulary import REGION_NAMES
+from field_app.i18n import _
 
 
 @dataclass
@@ -28,9 +29,15 @@ class BuildReport:
     localities_changed: int = 0
 
     def __str__(self) -> str:
-        return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{self.unchanged} unchanged organisations; {self.localities_changed} localities changed"
+        return _(
+            "{added} added, {updated} updated, {removed} removed, {unchanged} unchanged organisations; "
+            "{localities} localities changed"
+        ).format(
+            added=len(self.added),
+            updated=len(self.updated),
+            removed=len(self.removed),
+            unchanged=self.unchanged,
+            localities=self.localities_changed,
         )
 
 
@@ -53,7 +60,9 @@ def _locality_row(loc: Locality) -> dict[str, Any]:
     return row
 
 
-def build_directory(db: sqlite_utils.Database, db_dir: Path | None = None, dataset: Dataset | None = None) -> BuildReport:
+def build_directory(
+    db: sqlite_utils.Database, db_dir: Path | None = None, dataset: Dataset | None = None
+) -> BuildReport:
     """Bring the store in line with the dataset (validated first: an invalid dataset changes nothing)."""
     dataset = dataset or load_dataset(db_dir)
     report = BuildReport()
@@ -63,7 +72,7 @@ def build_directory(db: sqlite_utils.Database, db_dir: Path | None = None, datas
         for loc in dataset.localities.values():
             row = _locality_row(loc)
             if old_loc_hashes.get(loc.id) != row["content_hash"]:
-                db["localities"].upsert(row, pk="id")
+                db.table("localities").upsert(row, pk="id")
                 report.localities_changed += 1
         wanted = {org.id for org in dataset.organizations}
         for org_id in sorted(set(old_org_hashes) - wanted):
@@ -88,14 +97,16 @@ def build_directory(db: sqlite_utils.Database, db_dir: Path | None = None, datas
 
 
 def _delete_organization(db: sqlite_utils.Database, org_id: str) -> None:
-    db.execute("DELETE FROM services_fts WHERE service_id IN (SELECT id FROM services WHERE organization_id = ?)", [org_id])
+    db.execute(
+        "DELETE FROM services_fts WHERE service_id IN (SELECT id FROM services WHERE organization_id = ?)", [org_id]
+    )
     db.execute("DELETE FROM organizations WHERE id = ?", [org_id])  # cascades to its rows
 
 
 def _insert_organization(
     db: sqlite_utils.Database, org: Organization, doc: dict[str, Any], digest: str, localities: dict[str, Locality]
 ) -> None:
-    db["organizations"].insert(
+    db.table("organizations").insert(
         {
             "id": org.id,
             "name": org.name,
@@ -115,7 +126,7 @@ def _insert_organization(
     )
     for loc in org.locations:
         place = localities[loc.locality]
-        db["locations"].insert(
+        db.table("locations").insert(
             {
                 "id": f"{org.id}/{loc.id}",
                 "organization_id": org.id,
@@ -130,7 +141,7 @@ def _insert_organization(
         )
     for c_index, contact in enumerate(org.contacts):
         contact_id = f"{org.id}/contact-{c_index + 1}"
-        db["contacts"].insert(
+        db.table("contacts").insert(
             {
                 "id": contact_id,
                 "organization_id": org.id,
@@ -141,7 +152,7 @@ def _insert_organization(
             }
         )
         for p_index, phone in enumerate(contact.phones):
-            db["phones"].insert(
+            db.table("phones").insert(
                 {
                     "id": f"{contact_id}/phone-{p_index + 1}",
                     "organization_id": org.id,
@@ -151,7 +162,7 @@ def _insert_organization(
                 }
             )
     for p_index, phone in enumerate(org.phones):
-        db["phones"].insert(
+        db.table("phones").insert(
             {
                 "id": f"{org.id}/phone-{p_index + 1}",
                 "organization_id": org.id,
@@ -164,7 +175,7 @@ def _insert_organization(
         service_id = f"{org.id}/{svc.id}"
         area = org.service_area_of(svc)
         eligibility = org.service_eligibility(svc)
-        db["services"].insert(
+        db.table("services").insert(
             {
                 "id": service_id,
                 "organization_id": org.id,
@@ -181,7 +192,7 @@ def _insert_organization(
         )
         locations = org.locations_of(svc)
         for loc in locations:
-            db["service_locations"].insert({"service_id": service_id, "location_id": f"{org.id}/{loc.id}"})
+            db.table("service_locations").insert({"service_id": service_id, "location_id": f"{org.id}/{loc.id}"})
         places = {localities[loc.locality].name for loc in locations}
         places |= {n for loc in locations for n in localities[loc.locality].alternate_names}
         places |= {REGION_NAMES[loc.region] for loc in locations}

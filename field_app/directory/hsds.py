@@ -150,7 +150,11 @@ def _rows(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
                 )
             for doc in elig.documents:
                 out["required_document"].append(
-                    {"id": stable_id("required_document", org.id, svc.id, doc.value), "service_id": sid, "document": doc.value}
+                    {
+                        "id": stable_id("required_document", org.id, svc.id, doc.value),
+                        "service_id": sid,
+                        "document": doc.value,
+                    }
                 )
             for c_index, cost in enumerate(costs, start=1):
                 out["cost_option"].append(
@@ -169,7 +173,9 @@ def _rows(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
                     {
                         "id": stable_id("service_area", org.id, svc.id),
                         "service_id": sid,
-                        "name": "Mali" if area.scope == "national" else ", ".join(REGION_NAMES[r] for r in area.regions),
+                        "name": "Mali"
+                        if area.scope == "national"
+                        else ", ".join(REGION_NAMES[r] for r in area.regions),
                         "description": area.text,
                     }
                 )
@@ -219,7 +225,9 @@ def export_hsds(dataset: Dataset, out_dir: Path) -> dict[str, int]:
         "version": "3.0",
         "resources": resources,
     }
-    (out_dir / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "datapackage.json").write_text(
+        json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return {table: len(r) for table, r in rows.items()}
 
 
@@ -234,7 +242,9 @@ def import_hsds(in_dir: Path) -> list[Organization]:
     orgs: list[Organization] = []
     path = in_dir / "organization.csv"
     if not (in_dir / "datapackage.json").is_file() or not path.is_file():
-        raise ValidationError([Problem("(dir)", "not an HSDS data package (datapackage.json, organization.csv)", str(in_dir))])
+        raise ValidationError(
+            [Problem("(dir)", "not an HSDS data package (datapackage.json, organization.csv)", str(in_dir))]
+        )
     for line, row in enumerate(_read_csv(path), start=2):
         try:
             doc = json.loads(row.get(EXTENSION) or "")

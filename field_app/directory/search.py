@@ -61,8 +61,8 @@ def resolve_place(db: sqlite_utils.Database, name: str) -> Place:
     def names(row: dict[str, Any]) -> list[str]:
         return [fold(row["id"]), fold(row["name"]), *(fold(n) for n in json.loads(row["alternate_names"]))]
 
-    for match in (lambda n: n == wanted, lambda n: n.startswith(wanted)):
-        found = [r for r in rows if any(match(n) for n in names(r))]
+    for prefix in (False, True):
+        found = [r for r in rows if any(n.startswith(wanted) if prefix else n == wanted for n in names(r))]
         if found and wanted:
             best = min(found, key=lambda r: (rank.get(r["kind"], 9), r["name"]))
             return Place(best["id"], best["name"], best["region"], best["latitude"], best["longitude"])
@@ -82,12 +82,19 @@ def search(
         ranked = [
             r["service_id"]
             for r in db.query(
-                "SELECT service_id FROM services_fts WHERE services_fts MATCH ? ORDER BY bm25(services_fts, 0, 10, 5, 3, 1)",
+                "SELECT service_id FROM services_fts WHERE services_fts MATCH ? "
+                "ORDER BY bm25(services_fts, 0, 10, 5, 3, 1)",
                 [query],
             )
         ]
     else:
-        ranked = [r["id"] for r in db.query("SELECT s.id FROM services s ORDER BY s.organization_id, s.rowid")]
+        ranked = [  # no text: services people can join first, donor programmes last
+            r["id"]
+            for r in db.query(
+                "SELECT s.id FROM services s JOIN organizations o ON o.id = s.organization_id "
+                "ORDER BY o.kind = 'donor_programme', s.status != 'active', o.name, s.rowid"
+            )
+        ]
     if not ranked:
         return []
     order = {sid: i for i, sid in enumerate(ranked)}
@@ -124,7 +131,9 @@ def _hit(row: dict[str, Any], offices: list[dict[str, Any]], near: tuple[float, 
         town, region = best["town"], REGION_NAMES[Region(best["region"])]
     elif row["service_area"]:
         area = json.loads(row["service_area"])
-        region = "national" if area["scope"] == "national" else ", ".join(REGION_NAMES[Region(r)] for r in area["regions"])
+        region = (
+            "national" if area["scope"] == "national" else ", ".join(REGION_NAMES[Region(r)] for r in area["regions"])
+        )
     return SearchHit(
         service_id=row["id"],
         organization_id=row["organization_id"],

@@ -24,7 +24,10 @@ def open_directory(data_dir: Path, *, build_if_empty: bool = True) -> sqlite_uti
 
 def dataset_from_store(db: sqlite_utils.Database) -> Dataset:
     """Rebuild the validated models from the store (what export writes and a device can re-share)."""
-    orgs = [Organization.model_validate_json(r["document"]) for r in db.query("SELECT document FROM organizations ORDER BY id")]
+    orgs = [
+        Organization.model_validate_json(r["document"])
+        for r in db.query("SELECT document FROM organizations ORDER BY id")
+    ]
     localities = {}
     for row in db.query("SELECT * FROM localities"):
         row = dict(row)

@@ -30,7 +30,9 @@ def make_main(data_dir: Path):  # type: ignore[no-untyped-def]
 def serve(data_dir: Path, host: str = "127.0.0.1", port: int = 8550) -> None:
     """Serve the app in web mode on host:port; prints the URL first (`make run`)."""
     open_directory(data_dir).close()  # build the store before the first visitor, and fail early if it cannot
-    print(_("Passerelle is running: open http://{host}:{port}/ (Ctrl+C to stop)").format(host=host, port=port), flush=True)
+    print(
+        _("Passerelle is running: open http://{host}:{port}/ (Ctrl+C to stop)").format(host=host, port=port), flush=True
+    )
     ft.run(
         make_main(data_dir),
         view=ft.AppView.WEB_BROWSER,

@@ -17,7 +17,9 @@ SEED = SEEDS / "003_b0b3eacde88cb4a8.txt"
 FICHE_HEADING = re.compile(r"^\s*FICHE (PARTENAIRE|ACTEUR) (\d+) :", re.MULTILINE)
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # A Malian number as printed: optional +223 / 00223 prefix, then 8 digits grouped by 2 (or written together).
-PHONE = re.compile(r"(?<![\d.])(\d{2}[ .]?\d{2}[ .]?\d{2}[ .]?\d{2}|\d{3}[ .]?\d{3}[ .]?\d{2}|\d{6}[ .]\d{2})(?![\d.]*\d)")
+PHONE = re.compile(
+    r"(?<![\d.])(\d{2}[ .]?\d{2}[ .]?\d{2}[ .]?\d{2}|\d{3}[ .]?\d{3}[ .]?\d{2}|\d{6}[ .]\d{2})(?![\d.]*\d)"
+)
 
 
 def seed_fiches() -> dict[str, str]:
@@ -104,7 +106,9 @@ def test_no_phone_or_email_is_misattributed(dataset: Dataset, fiche: str) -> Non
 
 
 def test_phone_extraction_reads_the_ways_numbers_are_printed() -> None:
-    text = "Contact +223 63.15.72.38, +223/66.73.50.99 et 00223 83 22 25 42 ; 20.22.26.91/76.49.74.47 ; 2.299 apprenants"
+    text = (
+        "Contact +223 63.15.72.38, +223/66.73.50.99 et 00223 83 22 25 42 ; 20.22.26.91/76.49.74.47 ; 2.299 apprenants"
+    )
     assert phones_in(text) == {"63157238", "66735099", "83222542", "20222691", "76497447"}
 
 

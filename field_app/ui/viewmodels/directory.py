@@ -8,15 +8,15 @@ import sqlite_utils
 
 from field_app.directory.search import resolve_place, search
 from field_app.errors import NotFound
-from field_app.i18n import _, format_km
+from field_app.i18n import N_, _, format_km
 
 PATHWAY_LABELS = {
-    "formation": "Training",
-    "entrepreneuriat": "Entrepreneurship",
-    "financement": "Financing",
-    "emploi": "Employment",
-    "social": "Social support",
-    "institutionnel": "Institutional",
+    "formation": N_("Training"),
+    "entrepreneuriat": N_("Entrepreneurship"),
+    "financement": N_("Financing"),
+    "emploi": N_("Employment"),
+    "social": N_("Social support"),
+    "institutionnel": N_("Institutional"),
 }
 
 
