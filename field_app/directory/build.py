@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 
 from field_app.directory.dataset import Dataset, load_dataset
-from field_app.domain.directory import Locality, Organization
+from field_app.domain.directory import Locality, Organization, Phone
 from field_app.domain.vocabulary import REGION_NAMES
 from field_app.i18n import _
 
@@ -103,6 +103,20 @@ def _delete_organization(db: sqlite_utils.Database, org_id: str) -> None:
     db.execute("DELETE FROM organizations WHERE id = ?", [org_id])  # cascades to its rows
 
 
+def _insert_phones(db: sqlite_utils.Database, org_id: str, contact_id: str | None, phones: list[Phone]) -> None:
+    owner = contact_id or org_id
+    for index, phone in enumerate(phones, start=1):
+        db.table("phones").insert(
+            {
+                "id": f"{owner}/phone-{index}",
+                "organization_id": org_id,
+                "contact_id": contact_id,
+                "as_written": phone.as_written,
+                "e164": phone.e164,
+            }
+        )
+
+
 def _insert_organization(
     db: sqlite_utils.Database, org: Organization, doc: dict[str, Any], digest: str, localities: dict[str, Locality]
 ) -> None:
@@ -151,26 +165,8 @@ def _insert_organization(
                 "note": contact.note,
             }
         )
-        for p_index, phone in enumerate(contact.phones):
-            db.table("phones").insert(
-                {
-                    "id": f"{contact_id}/phone-{p_index + 1}",
-                    "organization_id": org.id,
-                    "contact_id": contact_id,
-                    "as_written": phone.as_written,
-                    "e164": phone.e164,
-                }
-            )
-    for p_index, phone in enumerate(org.phones):
-        db.table("phones").insert(
-            {
-                "id": f"{org.id}/phone-{p_index + 1}",
-                "organization_id": org.id,
-                "contact_id": None,
-                "as_written": phone.as_written,
-                "e164": phone.e164,
-            }
-        )
+        _insert_phones(db, org.id, contact_id, contact.phones)
+    _insert_phones(db, org.id, None, org.phones)
     for svc in org.services:
         service_id = f"{org.id}/{svc.id}"
         area = org.service_area_of(svc)
