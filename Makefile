@@ -7,10 +7,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8550
 DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint typecheck unit e2e locales build-db chromium clean
+.PHONY: run test lint typecheck locales build-db chromium clean
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  echo "python venv module missing: installing Debian python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[web,dev]"
 	touch $(STAMP)

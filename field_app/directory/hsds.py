@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+import yaml
 
 from field_app.directory.dataset import Dataset
 from field_app.domain.directory import Organization
@@ -267,8 +268,6 @@ def import_hsds(in_dir: Path) -> list[Organization]:
 
 def write_dataset_files(orgs: list[Organization], db_dir: Path) -> list[Path]:
     """Write organisations as `db/organizations/<id>.yaml` files (used by `directory import`)."""
-    import yaml
-
     target = db_dir / "organizations"
     target.mkdir(parents=True, exist_ok=True)
     written = []
