@@ -88,6 +88,7 @@ def test_search_the_directory_at_phone_size(page: Page) -> None:
     expect(box).to_be_visible(timeout=30_000)
     expect(page.get_by_text("premiers services", exact=False)).to_be_visible(timeout=30_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(1500)  # the semantics tree is ready before the canvas has painted
     page.screenshot(path=str(SHOTS / "directory.png"))
     box.click()
     page.keyboard.type("senou")
@@ -95,4 +96,5 @@ def test_search_the_directory_at_phone_size(page: Page) -> None:
         timeout=15_000
     )
     expect(page.get_by_text("premiers services", exact=False)).to_have_count(0)
+    page.wait_for_timeout(1500)
     page.screenshot(path=str(SHOTS / "directory-search.png"))
