@@ -15,6 +15,7 @@ import sqlite_utils
 from field_app.domain.geo import fold, haversine_km
 from field_app.domain.vocabulary import REGION_NAMES, Region
 from field_app.errors import NotFound
+from field_app.i18n import _
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def resolve_place(db: sqlite_utils.Database, name: str) -> Place:
         if found and wanted:
             best = min(found, key=lambda r: (rank.get(r["kind"], 9), r["name"]))
             return Place(best["id"], best["name"], best["region"], best["latitude"], best["longitude"])
-    raise NotFound(f"unknown place: {name}")
+    raise NotFound(_("unknown place: {name}").format(name=name))
 
 
 def search(

@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlite_utils
 
 from field_app.errors import StorageError
+from field_app.i18n import _
 from field_app.storage.migrations import MIGRATIONS, apply_migrations
 
 
@@ -27,5 +28,5 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
         if migrate:
             apply_migrations(db, MIGRATIONS)
     except (sqlite3.Error, OSError) as exc:
-        raise StorageError(f"cannot open database {path}: {exc}") from exc
+        raise StorageError(_("cannot open database {path}: {reason}").format(path=path, reason=exc)) from exc
     return db
