@@ -171,3 +171,56 @@ REGION_NAMES: dict[Region, str] = {
     Region.TAOUDENIT: "Taoudénit",
     Region.MENAKA: "Ménaka",
 }
+
+
+class Language(StrEnum):
+    """Languages a returnee speaks (the most common in Mali first; `other` for the rest)."""
+
+    BAMBARA = "bm"
+    FRENCH = "fr"
+    SONINKE = "snk"
+    FULFULDE = "ff"
+    SONGHAI = "son"
+    TAMASHEQ = "tmh"
+    DOGON = "dgo"
+    MALINKE = "mnk"
+    BOZO = "bze"
+    SENUFO = "sev"
+    ARABIC = "ar"
+    ENGLISH = "en"
+    OTHER = "other"
+
+
+class Sector(StrEnum):
+    """Sectors a returnee is interested in (broad on purpose: they guide the conversation and the search)."""
+
+    AGRICULTURE = "agriculture"
+    LIVESTOCK = "livestock"
+    FISHING = "fishing"
+    FOOD_PROCESSING = "food_processing"
+    CONSTRUCTION = "construction"
+    MECHANICS = "mechanics"
+    ELECTRICITY = "electricity"
+    METALWORK = "metalwork"
+    WOODWORK = "woodwork"
+    TAILORING = "tailoring"
+    HAIRDRESSING = "hairdressing"
+    CATERING = "catering"
+    COMMERCE = "commerce"
+    TRANSPORT = "transport"
+    DIGITAL = "digital"
+    CRAFTS = "crafts"
+    OTHER = "other"
+
+
+class Vulnerability(StrEnum):
+    """Situations that call for extra care or for social partners."""
+
+    MINOR = "minor"
+    DISABILITY = "disability"
+    HEALTH = "health"
+    WOMAN_HEAD_OF_HOUSEHOLD = "woman_head_of_household"
+
+
+# Countries people most often return from (ISO 3166-1 alpha-2); any other valid code is accepted too.
+RETURN_COUNTRIES: tuple[str, ...] = ("LY", "DZ", "NE", "MR", "MA", "TN", "SN", "CI", "GN", "BF", "FR", "ES", "IT")

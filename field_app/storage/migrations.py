@@ -74,7 +74,40 @@ CREATE VIRTUAL TABLE services_fts USING fts5(
 )
 """
 
-MIGRATIONS: Sequence[Migration] = (Migration(1, "directory", _sql(DIRECTORY_V1)),)
+CASEWORK_V2 = """
+CREATE TABLE returnees (
+    id TEXT PRIMARY KEY, given_name TEXT NOT NULL, family_name TEXT NOT NULL, sex TEXT NOT NULL,
+    birth_year INTEGER NOT NULL, phone TEXT, region TEXT NOT NULL, document TEXT NOT NULL,
+    version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX returnees_phone ON returnees(phone);
+CREATE TABLE referrals (
+    id TEXT PRIMARY KEY, returnee_id TEXT NOT NULL REFERENCES returnees(id),
+    service_id TEXT NOT NULL, organization_id TEXT NOT NULL, region TEXT NOT NULL,
+    status TEXT NOT NULL, flagged TEXT NOT NULL DEFAULT '[]', document TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX referrals_returnee ON referrals(returnee_id);
+CREATE INDEX referrals_status ON referrals(status);
+CREATE TABLE referral_events (
+    id TEXT PRIMARY KEY, referral_id TEXT NOT NULL REFERENCES referrals(id),
+    kind TEXT NOT NULL, at TEXT NOT NULL, document TEXT NOT NULL
+);
+CREATE INDEX referral_events_referral ON referral_events(referral_id);
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE, entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL, op TEXT NOT NULL, payload TEXT NOT NULL, base_version INTEGER,
+    created_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX outbox_state ON outbox(state, seq);
+CREATE INDEX locations_position ON locations(latitude, longitude)
+"""
+
+MIGRATIONS: Sequence[Migration] = (
+    Migration(1, "directory", _sql(DIRECTORY_V1)),
+    Migration(2, "casework", _sql(CASEWORK_V2)),
+)
 
 
 def applied_versions(db: sqlite_utils.Database) -> set[int]:

@@ -1,0 +1,122 @@
+"""Referrals: a returnee sent to a partner's service, followed by append-only events.
+
+The current status is a deterministic fold of the events (so devices and the hub agree whatever order the
+events arrive in). An event that is not allowed from the current status is kept and flagged, never dropped.
+Pure: no clock (times are passed in), no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class ReferralStatus(StrEnum):
+    QUEUED = "queued"  # written on the device, waiting for a data link
+    SENT = "sent"  # the hub has it
+    RECEIVED = "received"  # the office or partner has seen it
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ENROLLED = "enrolled"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
+    REVOKED = "revoked"  # cancelled by the agent before it went further
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    SENT = "sent"
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ENROLLED = "enrolled"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
+    REVOKED = "revoked"
+
+
+# event kind -> (statuses it may follow, status it leads to)
+TRANSITIONS: dict[EventKind, tuple[frozenset[ReferralStatus], ReferralStatus]] = {
+    EventKind.SENT: (frozenset({ReferralStatus.QUEUED}), ReferralStatus.SENT),
+    EventKind.RECEIVED: (frozenset({ReferralStatus.QUEUED, ReferralStatus.SENT}), ReferralStatus.RECEIVED),
+    EventKind.ACCEPTED: (
+        frozenset({ReferralStatus.QUEUED, ReferralStatus.SENT, ReferralStatus.RECEIVED}),
+        ReferralStatus.ACCEPTED,
+    ),
+    EventKind.DECLINED: (
+        frozenset({ReferralStatus.QUEUED, ReferralStatus.SENT, ReferralStatus.RECEIVED}),
+        ReferralStatus.DECLINED,
+    ),
+    EventKind.ENROLLED: (frozenset({ReferralStatus.ACCEPTED}), ReferralStatus.ENROLLED),
+    EventKind.COMPLETED: (frozenset({ReferralStatus.ENROLLED}), ReferralStatus.COMPLETED),
+    EventKind.NOT_COMPLETED: (
+        frozenset({ReferralStatus.ACCEPTED, ReferralStatus.ENROLLED}),
+        ReferralStatus.NOT_COMPLETED,
+    ),
+    EventKind.REVOKED: (frozenset({ReferralStatus.QUEUED}), ReferralStatus.REVOKED),
+}
+
+
+class Referral(BaseModel):
+    """What the device writes when the agent confirms a referral (the first event is `created`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=UUID)]
+    returnee_id: Annotated[str, Field(pattern=UUID)]
+    service_id: Annotated[str, Field(min_length=1, max_length=200)]
+    organization_id: Annotated[str, Field(min_length=1, max_length=80)]
+    region: str  # the region whose ANPE office follows it (the returnee's)
+    consent_share_at: dt.datetime  # the returnee agreed to share their record with this partner
+    created_at: dt.datetime
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class ReferralEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=UUID)]
+    referral_id: Annotated[str, Field(pattern=UUID)]
+    kind: EventKind
+    at: dt.datetime
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+@dataclass(frozen=True)
+class ReferralState:
+    status: ReferralStatus
+    flagged: tuple[str, ...]  # ids of events that were not allowed when they came
+
+
+def fold(events: list[ReferralEvent]) -> ReferralState:
+    """The status after `events`; disallowed events are flagged and skipped.
+
+    Order: the `created` event first (everything else happens to an existing referral), then by time, then by
+    id, so that every device folds the same events to the same state whatever order they arrived in.
+    """
+    status: ReferralStatus | None = None
+    flagged: list[str] = []
+    for event in sorted(events, key=lambda e: (e.kind is not EventKind.CREATED, e.at, e.id)):
+        if event.kind is EventKind.CREATED:
+            if status is None:
+                status = ReferralStatus.QUEUED
+            else:
+                flagged.append(event.id)
+            continue
+        allowed_from, to = TRANSITIONS[event.kind]
+        if status in allowed_from:
+            status = to
+        else:
+            flagged.append(event.id)
+    return ReferralState(status or ReferralStatus.QUEUED, tuple(flagged))
+
+
+def can_cancel(status: ReferralStatus) -> bool:
+    """The agent may cancel only what has not left the phone yet."""
+    return status in TRANSITIONS[EventKind.REVOKED][0]

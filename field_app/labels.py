@@ -1,0 +1,161 @@
+"""Words for codes: every vocabulary code and eligibility reason as a person reads it, through gettext.
+
+The domain speaks in stable codes (`missing_document`, `birth_certificate`); this module is the one place that
+turns them into localised words, for the screens, the referral slip and the command line alike.
+"""
+
+from __future__ import annotations
+
+from babel import Locale
+
+from field_app.domain.eligibility import Reason, Status
+from field_app.domain.referrals import ReferralStatus
+from field_app.domain.vocabulary import REGION_NAMES, Region
+from field_app.i18n import BABEL_LOCALES, N_, _, language
+
+SEX = {"F": N_("Woman"), "M": N_("Man")}
+
+EDUCATION = {
+    "none": N_("No schooling"),
+    "primary": N_("Primary school"),
+    "def": N_("DEF (end of lower secondary)"),
+    "cap": N_("CAP (vocational certificate)"),
+    "bac": N_("Baccalauréat"),
+    "higher": N_("Higher education"),
+}
+
+DOCUMENTS = {
+    "birth_certificate": N_("birth certificate"),
+    "nationality_certificate": N_("nationality certificate"),
+    "id_card": N_("identity card"),
+    "residence_certificate": N_("residence certificate"),
+    "photos": N_("ID photos"),
+    "diploma": N_("diploma"),
+    "education_certificate": N_("school certificate"),
+    "cv": N_("CV"),
+    "cover_letter": N_("cover letter"),
+    "business_plan": N_("business plan"),
+    "criminal_record": N_("criminal record extract"),
+    "medical_certificate": N_("medical certificate"),
+    "bank_account": N_("bank account"),
+    "guarantee": N_("guarantee"),
+    "business_registration": N_("business registration"),
+    "other": N_("other document"),
+}
+
+LANGUAGES = {
+    "bm": N_("Bambara"),
+    "fr": N_("French"),
+    "snk": N_("Soninke"),
+    "ff": N_("Fulfulde (Peul)"),
+    "son": N_("Songhai"),
+    "tmh": N_("Tamasheq"),
+    "dgo": N_("Dogon"),
+    "mnk": N_("Malinke"),
+    "bze": N_("Bozo"),
+    "sev": N_("Senufo"),
+    "ar": N_("Arabic"),
+    "en": N_("English"),
+    "other": N_("Other language"),
+}
+
+SECTORS = {
+    "agriculture": N_("Agriculture"),
+    "livestock": N_("Livestock"),
+    "fishing": N_("Fishing"),
+    "food_processing": N_("Food processing"),
+    "construction": N_("Building trades"),
+    "mechanics": N_("Mechanics"),
+    "electricity": N_("Electricity"),
+    "metalwork": N_("Metalwork, welding"),
+    "woodwork": N_("Carpentry"),
+    "tailoring": N_("Sewing, tailoring"),
+    "hairdressing": N_("Hairdressing"),
+    "catering": N_("Catering"),
+    "commerce": N_("Trade"),
+    "transport": N_("Transport"),
+    "digital": N_("Computing, phones"),
+    "crafts": N_("Crafts"),
+    "other": N_("Other sector"),
+}
+
+VULNERABILITIES = {
+    "minor": N_("Minor"),
+    "disability": N_("Disability"),
+    "health": N_("Health problem"),
+    "woman_head_of_household": N_("Woman head of household"),
+}
+
+PATHWAYS = {
+    "formation": N_("Training"),
+    "entrepreneuriat": N_("Entrepreneurship"),
+    "financement": N_("Financing"),
+    "emploi": N_("Employment"),
+    "social": N_("Social support"),
+    "institutionnel": N_("Institutional"),
+}
+
+VERDICTS = {
+    Status.ELIGIBLE: N_("Eligible"),
+    Status.ELIGIBLE_IF: N_("Eligible if…"),
+    Status.NOT_ELIGIBLE: N_("Not eligible"),
+}
+
+REFERRAL_STATUSES = {
+    ReferralStatus.QUEUED: N_("Waiting to be sent"),
+    ReferralStatus.SENT: N_("Sent"),
+    ReferralStatus.RECEIVED: N_("Received by the office"),
+    ReferralStatus.ACCEPTED: N_("Accepted"),
+    ReferralStatus.DECLINED: N_("Declined"),
+    ReferralStatus.ENROLLED: N_("Enrolled"),
+    ReferralStatus.COMPLETED: N_("Completed"),
+    ReferralStatus.NOT_COMPLETED: N_("Not completed"),
+    ReferralStatus.REVOKED: N_("Cancelled"),
+}
+
+REASONS = {
+    "service_inactive": N_("This service has ended."),
+    "service_planned": N_("This service has not opened yet."),
+    "below_min_age": N_("Too young: from {min_age} years."),
+    "above_max_age": N_("Too old: up to {max_age} years."),
+    "age_unknown": N_("Age limits apply: check the age."),
+    "sex_restricted": N_("Reserved for: {sex}."),
+    "missing_document": N_("Bring a {document}."),
+    "education_below": N_("Requires at least: {education}."),
+    "education_unknown": N_("Requires at least: {education} (level not recorded)."),
+    "literacy_required": N_("Requires reading French."),
+    "literacy_unknown": N_("Requires reading French: check it."),
+    "region_not_served": N_("Offered only in: {regions}."),
+}
+
+
+def label(table: dict[str, str], code: str) -> str:
+    """The localised word for `code` in `table` (the code itself when unknown, never an error)."""
+    return _(table[code]) if code in table else code
+
+
+def region_name(code: str) -> str:
+    try:
+        return REGION_NAMES[Region(code)]
+    except ValueError:
+        return code
+
+
+def country_name(code: str) -> str:
+    """A country's name in the current language (babel's CLDR data), e.g. LY → Libye."""
+    return str(Locale.parse(BABEL_LOCALES[language()]).territories.get(code, code))
+
+
+def reason_message(reason: Reason) -> str:
+    """One eligibility reason as a sentence, e.g. "Bring a birth certificate."."""
+    params = dict(reason.params)
+    words = {
+        "min_age": params.get("min_age", ""),
+        "max_age": params.get("max_age", ""),
+        "sex": _("women") if params.get("sex") == "F" else _("men"),
+        "document": label(DOCUMENTS, params.get("document", "")),
+        "education": label(EDUCATION, params.get("education", "")),
+        "regions": ", ".join(region_name(r) for r in params.get("regions", "").split(",") if r),
+    }
+    template = REASONS.get(reason.code)
+    return _(template).format(**words) if template else reason.code

@@ -1,0 +1,1 @@
+"""Registering returnees: form parsing, duplicate search, and the register/edit use cases."""

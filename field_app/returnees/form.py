@@ -1,0 +1,245 @@
+"""Turn what the agent typed (the form, or `returnee add --json`) into a `Returnee`, or say what is wrong.
+
+Every problem names its field and is a localised sentence; all problems are reported together and nothing is
+built from half-valid input. The same parser serves the screen and the command line, so both say the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from babel import Locale
+
+from field_app.directory.phones import to_e164
+from field_app.domain.geo import fold
+from field_app.domain.returnees import Returnee
+from field_app.domain.vocabulary import REGION_NAMES, Document, Education, Language, Region, Sector, Sex, Vulnerability
+from field_app.errors import Problem, ValidationError
+from field_app.i18n import _
+
+FIELDS = (
+    "given_name",
+    "family_name",
+    "sex",
+    "birth_date",
+    "age",
+    "phone",
+    "languages",
+    "region",
+    "locality",
+    "returned_from",
+    "return_date",
+    "education",
+    "reads_french",
+    "trade_before",
+    "sectors",
+    "documents",
+    "vulnerabilities",
+    "consent",
+)
+E = TypeVar("E", bound=StrEnum)
+
+
+class _Invalid(Exception):
+    """One field's problem, already in words."""
+
+
+def _text(value: Any, label: str, *, required: bool, max_length: int) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _Invalid(_("{label} is required.").format(label=label))
+        return None
+    if not isinstance(value, str):
+        raise _Invalid(_("{label} must be text.").format(label=label))
+    text = " ".join(value.split())
+    if len(text) > max_length:
+        raise _Invalid(_("{label} is too long (at most {n} characters).").format(label=label, n=max_length))
+    return text
+
+
+def _code(enum: type[E], value: Any, label: str) -> E | None:
+    if value is None or value == "":
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(e.value for e in enum)
+        raise _Invalid(
+            _("{label}: unknown value “{value}” (one of: {choices}).").format(label=label, value=value, choices=choices)
+        ) from None
+
+
+def _codes(enum: type[E], value: Any, label: str) -> list[E]:
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list):
+        raise _Invalid(_("{label} must be a list.").format(label=label))
+    found: list[E] = []
+    for item in value:
+        code = _code(enum, item, label)
+        if code is not None and code not in found:
+            found.append(code)
+    return found
+
+
+def _date(value: Any, label: str, today: dt.date) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise _Invalid(_("{label}: not a date (expected YYYY-MM-DD).").format(label=label)) from None
+    if day > today:
+        raise _Invalid(_("{label} is in the future.").format(label=label))
+    return day
+
+
+def _age(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise _Invalid(_("Age must be a whole number of years."))
+    try:
+        age = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise _Invalid(_("Age must be a whole number of years.")) from None
+    if not 0 <= age <= 120:
+        raise _Invalid(_("Age must be between 0 and 120."))
+    return age
+
+
+def _bool(value: Any, label: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    raise _Invalid(_("{label} must be yes or no.").format(label=label))
+
+
+def _phone(value: Any) -> str | None:
+    text = _text(value, _("Phone"), required=False, max_length=30)
+    if text is None:
+        return None
+    e164 = to_e164(text)
+    if e164 is None:
+        raise _Invalid(
+            _("Phone: “{value}” is not a valid number (e.g. 76 12 34 56 or +223 76 12 34 56).").format(value=text)
+        )
+    return e164
+
+
+def _region(value: Any) -> Region | None:
+    if value is None or value == "":
+        raise _Invalid(_("Region of return is required."))
+    wanted = fold(str(value))
+    for region in Region:
+        if wanted in (region.value, fold(REGION_NAMES[region])):
+            return region
+    raise _Invalid(_("Region of return: unknown region “{value}”.").format(value=value))
+
+
+def _country(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    code = str(value).strip().upper()
+    if len(code) != 2 or code not in Locale.parse("en").territories:
+        raise _Invalid(
+            _("Country returned from: “{value}” is not a country code (e.g. LY, DZ, FR).").format(value=value)
+        )
+    return code
+
+
+def parse_returnee(
+    data: Mapping[str, Any],
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    new_id: Callable[[], str],
+    localities: Mapping[str, str],
+    existing: Returnee | None = None,
+) -> Returnee:
+    """A valid `Returnee` from raw input, or ValidationError listing every bad field.
+
+    `localities` maps gazetteer ids to their region (to check the place of return); `existing` is the record
+    being edited, whose id, creation time, version and consent date are kept.
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+
+    def take(name: str, parse: Callable[[Any], Any]) -> None:
+        try:
+            values[name] = parse(data.get(name))
+        except _Invalid as exc:
+            problems.append(Problem(name, str(exc)))
+
+    unknown = sorted(set(data) - set(FIELDS) - {"id"})
+    for name in unknown:
+        problems.append(Problem(name, _("unknown field.")))
+    take("given_name", lambda v: _text(v, _("Given name"), required=True, max_length=80))
+    take("family_name", lambda v: _text(v, _("Family name"), required=True, max_length=80))
+    take("sex", lambda v: _required(_code(Sex, v, _("Sex")), _("Sex")))
+    take("birth_date", lambda v: _date(v, _("Birth date"), today))
+    take("age", _age)
+    take("phone", _phone)
+    take("languages", lambda v: _codes(Language, v, _("Languages")))
+    take("region", _region)
+    take("locality", lambda v: _text(v, _("Place of return"), required=False, max_length=80))
+    take("returned_from", _country)
+    take("return_date", lambda v: _date(v, _("Return date"), today))
+    take("education", lambda v: _code(Education, v, _("Education")))
+    take("reads_french", lambda v: _bool(v, _("Reads French")))
+    take("trade_before", lambda v: _text(v, _("Trade before leaving"), required=False, max_length=120))
+    take("sectors", lambda v: _codes(Sector, v, _("Sectors of interest")))
+    take("documents", lambda v: _codes(Document, v, _("Documents held")))
+    take("vulnerabilities", lambda v: _codes(Vulnerability, v, _("Vulnerabilities")))
+    take("consent", lambda v: _bool(v, _("Consent")))
+    _cross_checks(values, problems, localities, today)
+    if problems:
+        raise ValidationError(problems)
+    fields = {k: v for k, v in values.items() if k != "consent"}
+    if fields["age"] is not None:
+        fields["age_recorded_on"] = existing.age_recorded_on if existing and existing.age == fields["age"] else today
+    return Returnee(
+        id=existing.id if existing else new_id(),
+        consent_keep_on=existing.consent_keep_on if existing else today,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+        version=existing.version if existing else 1,
+        **fields,
+    )
+
+
+def _required(value: E | None, label: str) -> E:
+    if value is None:
+        raise _Invalid(_("{label} is required.").format(label=label))
+    return value
+
+
+def _cross_checks(
+    values: dict[str, Any], problems: list[Problem], localities: Mapping[str, str], today: dt.date
+) -> None:
+    bad = {p.field for p in problems}
+    if "birth_date" not in bad and "age" not in bad:
+        if values.get("birth_date") is None and values.get("age") is None:
+            problems.append(Problem("age", _("Give a birth date or an age.")))
+        elif values.get("birth_date") is not None and values.get("age") is not None:
+            problems.append(Problem("age", _("Give a birth date or an age, not both.")))
+        elif values.get("birth_date") is not None and (today.year - values["birth_date"].year) > 120:
+            problems.append(Problem("birth_date", _("Birth date is more than 120 years ago.")))
+    locality = values.get("locality")
+    if locality and "region" not in bad:
+        if locality not in localities:
+            problems.append(Problem("locality", _("Place of return: unknown place “{value}”.").format(value=locality)))
+        elif values.get("region") is not None and localities[locality] != values["region"].value:
+            problems.append(Problem("locality", _("Place of return is not in the region chosen.")))
+    if "consent" not in bad and values.get("consent") is not True:
+        problems.append(Problem("consent", _("Consent is required: the record is kept only if the person agrees.")))
+    birth, back = values.get("birth_date"), values.get("return_date")
+    if birth and back and back < birth:
+        problems.append(Problem("return_date", _("Return date is before the birth date.")))
