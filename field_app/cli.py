@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from field_app import cli_casework
 from field_app.directory.build import build_directory
 from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
 from field_app.directory.hsds import export_hsds, import_hsds, write_dataset_files
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--hsds", required=True, type=Path, metavar="DIR")
     imp.add_argument("--to-dataset", type=Path, metavar="DB_DIR", help=_("write YAML files instead of loading them"))
     _data_dir_arg(imp)
+    cli_casework.add_parsers(sub, _data_dir_arg)  # returnee, eligible, referral: the field agent's commands
     return parser
 
 
@@ -69,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             serve(resolve_data_dir(args.data_dir), host=args.host, port=args.port)
             return 0
+        if args.command in cli_casework.COMMANDS:
+            return cli_casework.run(args)
         return _directory(args)
     except ValidationError as exc:
         for problem in exc.problems:

@@ -113,6 +113,12 @@ REFERRAL_STATUSES = {
     ReferralStatus.REVOKED: N_("Cancelled"),
 }
 
+DUPLICATE_REASONS = {
+    "same_phone": N_("same phone number"),
+    "similar_name": N_("similar name"),
+    "same_birth_year": N_("same year of birth"),
+}
+
 REASONS = {
     "service_inactive": N_("This service has ended."),
     "service_planned": N_("This service has not opened yet."),
@@ -120,7 +126,7 @@ REASONS = {
     "above_max_age": N_("Too old: up to {max_age} years."),
     "age_unknown": N_("Age limits apply: check the age."),
     "sex_restricted": N_("Reserved for: {sex}."),
-    "missing_document": N_("Bring a {document}."),
+    "missing_document": N_("Bring: {document}."),
     "education_below": N_("Requires at least: {education}."),
     "education_unknown": N_("Requires at least: {education} (level not recorded)."),
     "literacy_required": N_("Requires reading French."),

@@ -2,6 +2,8 @@
 
 Each organisation and locality carries a hash of its content; a build rewrites only what changed, removes what
 disappeared from `db/`, and does it in one transaction, so a failed build leaves the previous store intact.
+Each service also gets its rows in the eligible-nearby indexes (`service_offices`, `service_coverage`; see
+migration 3), written with it and deleted with it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from field_app.directory.dataset import Dataset, load_dataset
-from field_app.domain.directory import Locality, Organization, Phone
+from field_app.domain.directory import Locality, Location, Organization, Phone, Service, ServiceArea
 from field_app.domain.vocabulary import REGION_NAMES
 from field_app.i18n import _
 
@@ -194,7 +196,7 @@ def _insert_organization(
         places |= {REGION_NAMES[loc.region] for loc in locations}
         if area is not None:
             places |= {REGION_NAMES[r] for r in area.regions}
-        db.execute(
+        fts_row = db.execute(
             "INSERT INTO services_fts (service_id, service, organization, places, details) VALUES (?, ?, ?, ?, ?)",
             [
                 service_id,
@@ -203,4 +205,45 @@ def _insert_organization(
                 " ".join(sorted(places)),
                 " ".join(filter(None, [svc.description, org.description, eligibility.text])),
             ],
+        ).lastrowid
+        assert fts_row is not None
+        _insert_nearby_index(db, org, svc, service_id, fts_row, area, locations, localities)
+
+
+def _insert_nearby_index(
+    db: sqlite_utils.Database,
+    org: Organization,
+    svc: Service,
+    service_id: str,
+    doc: int,
+    area: ServiceArea | None,
+    locations: list[Location],
+    localities: dict[str, Locality],
+) -> None:
+    """The eligible-nearby query's rows for one service (migration 3): its offices by position, or, when it has
+    none, the regions it covers; `doc` is its row in services_fts. Deleting the service deletes them."""
+    db.conn.executemany(
+        "INSERT INTO service_offices (service_id, location_id, doc, listed, latitude, longitude, organization, "
+        "service, pathway) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                service_id,
+                f"{org.id}/{loc.id}",
+                doc,
+                listed,
+                localities[loc.locality].latitude,
+                localities[loc.locality].longitude,
+                org.name,
+                svc.name,
+                svc.pathway.value,
+            )
+            for listed, loc in enumerate(locations)
+        ],
+    )
+    if not locations and area is not None:
+        covered = ["national"] if area.scope == "national" else sorted({r.value for r in area.regions})
+        db.conn.executemany(
+            "INSERT INTO service_coverage (region, organization, service, service_id, doc, pathway) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(region, org.name, svc.name, service_id, doc, svc.pathway.value) for region in covered],
         )

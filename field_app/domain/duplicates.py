@@ -33,12 +33,27 @@ class Match:
     reasons: tuple[str, ...]  # same_phone, similar_name, same_birth_year
 
 
+def _orders(given: str, family: str) -> tuple[str, str]:
+    return f"{fold(given)} {fold(family)}", f"{fold(family)} {fold(given)}"
+
+
 def name_similarity(given_a: str, family_a: str, given_b: str, family_b: str) -> float:
-    """0..1 similarity of two full names, the better of same order and swapped order."""
-    a = f"{fold(given_a)} {fold(family_a)}"
-    straight = SequenceMatcher(None, a, f"{fold(given_b)} {fold(family_b)}").ratio()
-    swapped = SequenceMatcher(None, a, f"{fold(family_b)} {fold(given_b)}").ratio()
-    return max(straight, swapped)
+    """0..1 similarity of two full names: the best over both name orders of each, compared both ways.
+
+    SequenceMatcher's ratio depends on which string comes first and on word order, so every pairing is tried:
+    the result is then the same whichever name order either person gave, and whichever person is "new".
+    """
+    return max(
+        max(SequenceMatcher(None, x, y).ratio(), SequenceMatcher(None, y, x).ratio())
+        for x in _orders(given_a, family_a)
+        for y in _orders(given_b, family_b)
+    )
+
+
+def _may_be_similar(new: Candidate, old: Candidate) -> bool:
+    """Cheap upper bound (same letters, any order) before the exact comparison: most people differ a lot."""
+    a, b = _orders(new.given_name, new.family_name)[0], _orders(old.given_name, old.family_name)[0]
+    return SequenceMatcher(None, a, b).quick_ratio() >= NAME_THRESHOLD
 
 
 def score(new: Candidate, old: Candidate) -> Match:
@@ -47,7 +62,11 @@ def score(new: Candidate, old: Candidate) -> Match:
     if new.phone and old.phone and new.phone == old.phone:
         reasons.append("same_phone")
         total += 0.6
-    similarity = name_similarity(new.given_name, new.family_name, old.given_name, old.family_name)
+    similarity = (
+        name_similarity(new.given_name, new.family_name, old.given_name, old.family_name)
+        if _may_be_similar(new, old)
+        else 0.0
+    )
     if similarity >= NAME_THRESHOLD:
         reasons.append("similar_name")
         total += 0.5 * similarity

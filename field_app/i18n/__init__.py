@@ -61,8 +61,8 @@ def _locale() -> Locale:
 
 
 def format_fcfa(amount: int | float | Decimal) -> str:
-    """An amount in FCFA (ISO XOF) as people in Mali read it, e.g. "10 000 F CFA"."""
-    return format_currency(amount, "XOF", locale=_locale())
+    """An amount in FCFA (ISO XOF) as people in Mali read it, e.g. "10 000 F CFA" (unit after, every language)."""
+    return format_currency(amount, "XOF", format="#,##0\u00a0¤", locale=_locale())
 
 
 def format_number(value: int | float | Decimal) -> str:

@@ -15,6 +15,8 @@ from field_app.i18n import _
 from field_app.storage.referrals import StoredReferral, add_event, create_referral, get_referral, list_referrals
 from field_app.storage.returnees import get_returnee
 
+NOTE_MAX = 500
+
 
 def _uuid() -> str:
     return str(uuid.uuid4())
@@ -35,6 +37,11 @@ def refer(
         raise ValidationError(
             [Problem("consent", _("The returnee must agree to share their details with this partner."))]
         )
+    note = " ".join((note or "").split()) or None
+    if note is not None and len(note) > NOTE_MAX:
+        raise ValidationError(
+            [Problem("note", _("{label} is too long (at most {n} characters).").format(label=_("Note"), n=NOTE_MAX))]
+        )
     returnee = get_returnee(db, returnee_id)
     row = db.execute("SELECT organization_id FROM services WHERE id = ?", [service_id]).fetchone()
     if row is None:
@@ -47,7 +54,7 @@ def refer(
         region=returnee.region.value,
         consent_share_at=now,
         created_at=now,
-        note=note or None,
+        note=note,
     )
     created = ReferralEvent(id=new_id(), referral_id=referral.id, kind=EventKind.CREATED, at=now)
     create_referral(db, referral, created)

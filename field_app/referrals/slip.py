@@ -24,7 +24,8 @@ class Slip:
     town: str | None
     phone: str | None  # E.164, for tel:/sms:
     phone_as_written: str | None
-    bring: list[str]  # localised document names
+    bring: list[str]  # localised names of the documents the service requires
+    bring_if_any: list[str]  # asked for when the person has them (a diploma…): not a reason to stay away
     date: dt.date
 
     def text(self) -> str:
@@ -41,6 +42,8 @@ class Slip:
             lines.append(_("Phone: {phone}").format(phone=self.phone_as_written))
         if self.bring:
             lines.append(_("Bring: {documents}").format(documents=", ".join(self.bring)))
+        if self.bring_if_any:
+            lines.append(_("Also, if you have them: {documents}").format(documents=", ".join(self.bring_if_any)))
         lines.append(_("Date: {date}").format(date=format_date(self.date)))
         return "\n".join(lines)
 
@@ -60,17 +63,23 @@ def make_slip(db: sqlite_utils.Database, referral_id: str) -> Slip:
         detail.offices[0] if detail.offices else None
     )
     contact = next((c for c in detail.contacts if c.e164), None)
-    needed = [*detail.eligibility.documents, *detail.eligibility.documents_if_available]
-    bring = [label(DOCUMENTS, d.value) for d in dict.fromkeys(needed)]
+    required = list(dict.fromkeys(detail.eligibility.documents))
+    optional = [d for d in dict.fromkeys(detail.eligibility.documents_if_available) if d not in required]
     return Slip(
         referral_id=referral.id,
         code=referral.id[:8].upper(),
         person=returnee.full_name,
-        organization=detail.organization.short_name or detail.organization.name,
+        organization=_name_people_know(detail.organization.name, detail.organization.short_name),
         service=detail.service.name,
         town=office.town if office else None,
         phone=contact.e164 if contact else None,
         phone_as_written=contact.phone if contact else None,
-        bring=bring,
+        bring=[label(DOCUMENTS, d.value) for d in required],
+        bring_if_any=[label(DOCUMENTS, d.value) for d in optional],
         date=referral.created_at.date(),
     )
+
+
+def _name_people_know(name: str, short: str | None) -> str:
+    """The full name, with the acronym people will hear on the spot: "Centre de Formation … (CFPS)"."""
+    return f"{name} ({short})" if short and short != name else name

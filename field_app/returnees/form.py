@@ -41,14 +41,21 @@ FIELDS = (
     "consent",
 )
 E = TypeVar("E", bound=StrEnum)
+# Two-letter CLDR territory codes that name no place a person returns from (groupings, pseudo-locales, unknown).
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 
 
 class _Invalid(Exception):
     """One field's problem, already in words."""
 
 
+def _blank(value: Any) -> bool:
+    """Nothing given: absent, or only spaces (a text box left with a space is still empty)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _text(value: Any, label: str, *, required: bool, max_length: int) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if _blank(value):
         if required:
             raise _Invalid(_("{label} is required.").format(label=label))
         return None
@@ -60,20 +67,20 @@ def _text(value: Any, label: str, *, required: bool, max_length: int) -> str | N
     return text
 
 
-def _code(enum: type[E], value: Any, label: str) -> E | None:
-    if value is None or value == "":
+def _code(enum: type[E], value: Any, label: str = "") -> E | None:
+    """The code for `value`, or a problem listing the valid codes. `label` is unused: a Problem already names
+    its field, so the message does not repeat it (kept so that callers passing it keep working)."""
+    if _blank(value):
         return None
     try:
         return enum(value)
     except ValueError:
         choices = ", ".join(e.value for e in enum)
-        raise _Invalid(
-            _("{label}: unknown value “{value}” (one of: {choices}).").format(label=label, value=value, choices=choices)
-        ) from None
+        raise _Invalid(_("Unknown value “{value}” (one of: {choices}).").format(value=value, choices=choices)) from None
 
 
 def _codes(enum: type[E], value: Any, label: str) -> list[E]:
-    if value is None or value == "":
+    if _blank(value):
         return []
     if not isinstance(value, list):
         raise _Invalid(_("{label} must be a list.").format(label=label))
@@ -86,22 +93,24 @@ def _codes(enum: type[E], value: Any, label: str) -> list[E]:
 
 
 def _date(value: Any, label: str, today: dt.date) -> dt.date | None:
-    if value is None or value == "":
+    if _blank(value):
         return None
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.datetime):  # a date picker gives a datetime; comparing it with a date would crash
+        day = value.date()
+    elif isinstance(value, dt.date):
         day = value
     else:
         try:
             day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise _Invalid(_("{label}: not a date (expected YYYY-MM-DD).").format(label=label)) from None
+            raise _Invalid(_("Not a date (expected YYYY-MM-DD).")) from None
     if day > today:
         raise _Invalid(_("{label} is in the future.").format(label=label))
     return day
 
 
 def _age(value: Any) -> int | None:
-    if value is None or value == "":
+    if _blank(value):
         return None
     if isinstance(value, bool):
         raise _Invalid(_("Age must be a whole number of years."))
@@ -115,7 +124,7 @@ def _age(value: Any) -> int | None:
 
 
 def _bool(value: Any, label: str) -> bool | None:
-    if value is None or value == "":
+    if _blank(value):
         return None
     if isinstance(value, bool):
         return value
@@ -129,29 +138,27 @@ def _phone(value: Any) -> str | None:
     e164 = to_e164(text)
     if e164 is None:
         raise _Invalid(
-            _("Phone: “{value}” is not a valid number (e.g. 76 12 34 56 or +223 76 12 34 56).").format(value=text)
+            _("“{value}” is not a valid phone number (e.g. 76 12 34 56 or +223 76 12 34 56).").format(value=text)
         )
     return e164
 
 
 def _region(value: Any) -> Region | None:
-    if value is None or value == "":
+    if _blank(value):
         raise _Invalid(_("Region of return is required."))
-    wanted = fold(str(value))
+    wanted = fold(value) if isinstance(value, str) else None
     for region in Region:
         if wanted in (region.value, fold(REGION_NAMES[region])):
             return region
-    raise _Invalid(_("Region of return: unknown region “{value}”.").format(value=value))
+    raise _Invalid(_("Unknown region “{value}”.").format(value=value))
 
 
 def _country(value: Any) -> str | None:
-    if value is None or value == "":
+    if _blank(value):
         return None
     code = str(value).strip().upper()
-    if len(code) != 2 or code not in Locale.parse("en").territories:
-        raise _Invalid(
-            _("Country returned from: “{value}” is not a country code (e.g. LY, DZ, FR).").format(value=value)
-        )
+    if len(code) != 2 or code in NOT_COUNTRIES or code not in Locale.parse("en").territories:
+        raise _Invalid(_("“{value}” is not a country code (e.g. LY, DZ, FR).").format(value=value))
     return code
 
 
@@ -235,7 +242,7 @@ def _cross_checks(
     locality = values.get("locality")
     if locality and "region" not in bad:
         if locality not in localities:
-            problems.append(Problem("locality", _("Place of return: unknown place “{value}”.").format(value=locality)))
+            problems.append(Problem("locality", _("Unknown place “{value}”.").format(value=locality)))
         elif values.get("region") is not None and localities[locality] != values["region"].value:
             problems.append(Problem("locality", _("Place of return is not in the region chosen.")))
     if "consent" not in bad and values.get("consent") is not True:

@@ -104,9 +104,56 @@ CREATE INDEX outbox_state ON outbox(state, seq);
 CREATE INDEX locations_position ON locations(latitude, longitude)
 """
 
+# The eligible-nearby query's own indexes, kept in step by `build_directory` (and filled here for stores built
+# before): `service_offices`, one row per service and office, found by the office's position in name order
+# (the order of results at one distance), or by name alone when no position is given; `service_coverage`, the
+# services without an office by the region they cover ('national' or a region code), in name order. `doc` is
+# the service's rowid in services_fts, so a text filter selects rows straight from the full-text index. So the
+# query reads the services it returns (and about as many more), not every service.
+NEARBY_V3 = """
+CREATE TABLE service_offices (
+    service_id TEXT NOT NULL REFERENCES services(id) ON DELETE CASCADE, location_id TEXT NOT NULL,
+    doc INTEGER NOT NULL, listed INTEGER NOT NULL, latitude REAL NOT NULL, longitude REAL NOT NULL,
+    organization TEXT NOT NULL, service TEXT NOT NULL, pathway TEXT NOT NULL,
+    PRIMARY KEY (service_id, location_id)
+) WITHOUT ROWID;
+CREATE INDEX service_offices_position
+    ON service_offices(latitude, longitude, organization, service, service_id, listed, pathway, doc);
+CREATE INDEX service_offices_doc ON service_offices(doc);
+CREATE INDEX service_offices_name ON service_offices(organization, service, service_id, listed, pathway);
+CREATE TABLE service_coverage (
+    region TEXT NOT NULL, organization TEXT NOT NULL, service TEXT NOT NULL,
+    service_id TEXT NOT NULL REFERENCES services(id) ON DELETE CASCADE, doc INTEGER NOT NULL, pathway TEXT NOT NULL,
+    PRIMARY KEY (region, organization, service, service_id)
+) WITHOUT ROWID;
+CREATE INDEX service_coverage_service ON service_coverage(service_id);
+CREATE INDEX service_coverage_doc ON service_coverage(doc);
+CREATE TEMP TABLE nearby_docs AS SELECT rowid AS doc, service_id FROM services_fts;
+CREATE INDEX temp.nearby_docs_service ON nearby_docs(service_id);
+INSERT INTO service_offices
+    (service_id, location_id, doc, listed, latitude, longitude, organization, service, pathway)
+SELECT sl.service_id, sl.location_id, d.doc, row_number() OVER (PARTITION BY sl.service_id ORDER BY sl.rowid) - 1,
+    l.latitude, l.longitude, o.name, s.name, s.pathway
+FROM service_locations sl JOIN locations l ON l.id = sl.location_id JOIN services s ON s.id = sl.service_id
+JOIN organizations o ON o.id = s.organization_id JOIN nearby_docs d ON d.service_id = s.id;
+INSERT INTO service_coverage (region, organization, service, service_id, doc, pathway)
+SELECT 'national', o.name, s.name, s.id, d.doc, s.pathway
+FROM services s JOIN organizations o ON o.id = s.organization_id JOIN nearby_docs d ON d.service_id = s.id
+WHERE json_extract(s.service_area, '$.scope') = 'national'
+AND NOT EXISTS (SELECT 1 FROM service_locations x WHERE x.service_id = s.id);
+INSERT OR IGNORE INTO service_coverage (region, organization, service, service_id, doc, pathway)
+SELECT r.value, o.name, s.name, s.id, d.doc, s.pathway
+FROM services s JOIN organizations o ON o.id = s.organization_id JOIN nearby_docs d ON d.service_id = s.id,
+    json_each(s.service_area, '$.regions') r
+WHERE json_extract(s.service_area, '$.scope') = 'regions'
+AND NOT EXISTS (SELECT 1 FROM service_locations x WHERE x.service_id = s.id);
+DROP TABLE temp.nearby_docs
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
+    Migration(3, "nearby", _sql(NEARBY_V3)),
 )
 
 

@@ -1,28 +1,83 @@
-"""Composition root: open the local store, build the screens, serve the web app (offline, no CDN)."""
+"""Composition root: open the local store, wire routing, the clock and the phone's position; serve the web app."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import flet as ft
+from flet_geolocator import Geolocator, GeolocatorPermissionStatus
 
 from field_app.directory.store import open_directory
 from field_app.i18n import _, set_language
-from field_app.ui.viewmodels.directory import DirectoryViewModel
-from field_app.ui.views.directory import directory_view
+from field_app.ui.router import Router
+from field_app.ui.viewmodels.nearby import LocationProblem
+from field_app.ui.views.common import Nav
+from field_app.ui.views.nearby import Locate
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+REFUSED = (GeolocatorPermissionStatus.DENIED, GeolocatorPermissionStatus.DENIED_FOREVER)
 
 
-def make_main(data_dir: Path):  # type: ignore[no-untyped-def]
+def utc_now() -> dt.datetime:
+    """The one place the app reads the clock; view models get it injected."""
+    return dt.datetime.now(dt.UTC)
+
+
+def make_locator(geo: Geolocator, timeout_s: float = 30) -> Locate:
+    """Ask for permission, then for the phone's position: (lat, lon), or why there is none."""
+
+    async def locate() -> tuple[float, float] | LocationProblem:
+        try:
+            status = await asyncio.wait_for(geo.request_permission(), timeout_s)
+            if status in REFUSED:
+                return LocationProblem.DENIED
+            position = await asyncio.wait_for(geo.get_current_position(), timeout_s)
+        except (TimeoutError, RuntimeError):  # no answer, or the client says it cannot
+            return LocationProblem.UNAVAILABLE
+        if position.latitude is None or position.longitude is None:
+            return LocationProblem.UNAVAILABLE
+        return (float(position.latitude), float(position.longitude))
+
+    return locate
+
+
+def make_main(data_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
         set_language()
-        page.title = _("Passerelle — partner directory")
+        page.title = _("Passerelle — returnees and partners")
         page.theme_mode = ft.ThemeMode.LIGHT
-        db = open_directory(data_dir)
-        page.views.clear()
-        page.views.append(directory_view(DirectoryViewModel(db)))
-        page.update()
+        page.theme = ft.Theme(visual_density=ft.VisualDensity.STANDARD)  # phone-sized touch targets everywhere
+        db = open_directory(data_dir)  # once per session
+        locate = make_locator(Geolocator())
+
+        def back() -> None:
+            if len(page.views) > 1:
+                page.navigate(page.views[-2].route or "/")
+
+        def close_dialog() -> None:
+            page.pop_dialog()
+
+        nav = Nav(go=page.navigate, back=back, show_dialog=page.show_dialog, close_dialog=close_dialog)
+        router = Router(db, clock, nav, locate)
+
+        def show(route: str) -> None:
+            page.views.clear()
+            page.views.extend(router.views_for(route))
+            page.update()
+
+        def on_route_change(e: Any) -> None:
+            show(e.route)
+
+        def on_view_pop(e: Any) -> None:
+            back()
+
+        page.on_route_change = on_route_change
+        page.on_view_pop = on_view_pop
+        show(page.route or "/")
 
     return main
 

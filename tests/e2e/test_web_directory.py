@@ -83,7 +83,10 @@ def page(app_url: str) -> Iterator[Page]:
         browser.close()
 
 
-def test_search_the_directory_at_phone_size(page: Page) -> None:
+def test_search_the_directory_at_phone_size(page: Page, app_url: str) -> None:
+    page.goto(app_url + "directory")  # the directory screen's own route (home is the field-agent menu)
+    page.locator("flt-semantics-placeholder").wait_for(state="attached", timeout=60_000)
+    page.locator("flt-semantics-placeholder").dispatch_event("click")
     box = page.get_by_role("textbox", name="Partenaire, formation ou ville")
     expect(box).to_be_visible(timeout=30_000)
     expect(page.get_by_text("premiers services", exact=False)).to_be_visible(timeout=30_000)

@@ -61,3 +61,4 @@ def test_fcfa_numbers_and_dates(lang: None) -> None:
     assert i18n.format_km(12.34).replace("\xa0", " ") == "12,3 km"
     i18n.set_language("en")
     assert i18n.format_km(12.34) == "12.3 km"
+    assert i18n.format_fcfa(25000).replace("\u202f", " ").replace("\xa0", " ") == "25,000 F CFA"  # unit after

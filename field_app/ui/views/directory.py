@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -12,8 +13,17 @@ from field_app.ui.viewmodels.directory import DirectoryViewModel
 NO_PLACE = "-"
 
 
-def directory_view(vm: DirectoryViewModel) -> ft.View:
-    """Build the screen; handlers update the view model, then redraw the list (Flet updates after handlers)."""
+def directory_view(vm: DirectoryViewModel, on_open: Callable[[str], None] | None = None) -> ft.View:
+    """Build the screen; handlers update the view model, then redraw the list (Flet updates after handlers).
+
+    `on_open(service_id)` is called when a result is tapped (the app opens the service's page).
+    """
+
+    def opener(service_id: str) -> Callable[[Any], None] | None:
+        if on_open is None:
+            return None
+        return lambda e: on_open(service_id)
+
     results = ft.ListView(expand=True, spacing=0)
     status = ft.Text(vm.status, size=13, color=ft.Colors.ON_SURFACE_VARIANT)
 
@@ -24,6 +34,7 @@ def directory_view(vm: DirectoryViewModel) -> ft.View:
                 subtitle=ft.Text(row.subtitle),
                 trailing=ft.Text(row.distance) if row.distance else None,
                 min_height=56,
+                on_click=opener(row.service_id),
                 key=row.service_id,
             )
             for row in vm.rows
@@ -55,8 +66,8 @@ def directory_view(vm: DirectoryViewModel) -> ft.View:
     )
     redraw()
     return ft.View(
-        route="/",
-        appbar=ft.AppBar(title=ft.Text("Passerelle"), bgcolor=ft.Colors.PRIMARY_CONTAINER),
+        route="/directory",
+        appbar=ft.AppBar(title=ft.Text(_("Directory")), bgcolor=ft.Colors.PRIMARY_CONTAINER),
         controls=[
             search,
             ft.Row([ft.Semantics(label=_("Near"), content=place, expand=True)]),
@@ -64,4 +75,5 @@ def directory_view(vm: DirectoryViewModel) -> ft.View:
             results,
         ],
         padding=12,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )

@@ -1,0 +1,381 @@
+"""The field-agent commands of `field-app`: register returnees, find eligible services nearby, queue referrals.
+
+Scriptable like the rest of the command line: ids and JSON on stdout, problems on stderr, exit 1 for invalid
+input (`field: message` lines, localised) and for unknown ids or refused changes (`error: …`). Registered from
+`field_app.cli`; each command opens the local database with `open_directory(data_dir)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from field_app.directory.nearby import DEFAULT_RADIUS_KM, Filters, NearbyHit, nearby
+from field_app.directory.search import Place, resolve_place
+from field_app.directory.store import open_directory
+from field_app.domain.eligibility import Profile
+from field_app.domain.geo import parse_lat_lon
+from field_app.domain.returnees import Returnee
+from field_app.domain.vocabulary import REGION_NAMES, Pathway
+from field_app.errors import Problem, ValidationError
+from field_app.i18n import _, format_date, format_km
+from field_app.labels import (
+    DOCUMENTS,
+    DUPLICATE_REASONS,
+    EDUCATION,
+    LANGUAGES,
+    REFERRAL_STATUSES,
+    SECTORS,
+    SEX,
+    VERDICTS,
+    VULNERABILITIES,
+    country_name,
+    label,
+    reason_message,
+    region_name,
+)
+from field_app.referrals.service import cancel, refer, referral_lines
+from field_app.referrals.slip import make_slip
+from field_app.returnees.profile import parse_profile
+from field_app.returnees.service import check_form, find_duplicates, register
+from field_app.storage.paths import resolve_data_dir
+from field_app.storage.returnees import get_returnee, list_returnees
+
+COMMANDS = ("returnee", "eligible", "referral")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help=_("print JSON"))
+
+
+def add_parsers(sub: Any, data_dir_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add `returnee`, `eligible` and `referral` to `field-app` (`sub` from add_subparsers; `data_dir_arg` adds
+    the shared --data-dir option)."""
+    returnee = sub.add_parser("returnee", help=_("register and look up returnees"))
+    rsub = returnee.add_subparsers(dest="action", required=True)
+    add = rsub.add_parser("add", help=_("register a returnee from a JSON file of form fields; prints the new id"))
+    add.add_argument("--json", required=True, metavar="FILE", dest="file", help=_("the JSON file (- for stdin)"))
+    add.add_argument("--force", action="store_true", help=_("register even if likely duplicates exist"))
+    data_dir_arg(add)
+    listing = rsub.add_parser("list", help=_("list registered returnees, newest first"))
+    _json_flag(listing)
+    data_dir_arg(listing)
+    show = rsub.add_parser("show", help=_("show one returnee's record"))
+    show.add_argument("id")
+    _json_flag(show)
+    data_dir_arg(show)
+
+    eligible = sub.add_parser(
+        "eligible",
+        help=_("services near a place, with a person's verdict, best first"),
+        description=_(
+            "Services near a place with this person's verdict: eligible, eligible if…, not eligible; then nearest "
+            "first. Without --near or --near-place the point is the capital of the profile's region (for "
+            "--returnee: their place of return, else their region's capital)."
+        ),
+    )
+    who = eligible.add_mutually_exclusive_group(required=True)
+    who.add_argument("--profile", metavar="FILE", help=_("a JSON profile (- for stdin)"))
+    who.add_argument("--returnee", metavar="ID", help=_("a registered returnee's id"))
+    where = eligible.add_mutually_exclusive_group()
+    where.add_argument("--near-place", metavar="NAME", help=_("a town or quarter of Mali"))
+    where.add_argument("--near", metavar="LAT,LON", help=_("a position in decimal degrees"))
+    eligible.add_argument("--pathway", choices=[p.value for p in Pathway], help=_("only this pathway"))
+    eligible.add_argument("--text", metavar="T", help=_("a trade or sector, searched like the directory"))
+    eligible.add_argument("--free-only", action="store_true", help=_("only free services"))
+    eligible.add_argument("--eligible-only", action="store_true", help=_("hide services the person cannot join"))
+    eligible.add_argument(
+        "--radius",
+        type=float,
+        default=DEFAULT_RADIUS_KM,
+        metavar="KM",
+        help=_("distance limit in km (default {km}; 0 for all of Mali)").format(km=int(DEFAULT_RADIUS_KM)),
+    )
+    eligible.add_argument("--limit", type=int, default=50, metavar="N", help=_("at most this many services (0: all)"))
+    _json_flag(eligible)
+    data_dir_arg(eligible)
+
+    referral = sub.add_parser("referral", help=_("refer a returnee to a service, follow referrals"))
+    fsub = referral.add_subparsers(dest="action", required=True)
+    create = fsub.add_parser("create", help=_("queue a referral; prints its id"))
+    create.add_argument("--returnee", required=True, metavar="ID")
+    create.add_argument("--service", required=True, metavar="SERVICE_ID")
+    create.add_argument(
+        "--consent", action="store_true", help=_("the returnee agrees to share their details with this partner")
+    )
+    create.add_argument("--note", metavar="TEXT", help=_("a note for the partner"))
+    data_dir_arg(create)
+    listing = fsub.add_parser("list", help=_("list referrals, newest first"))
+    listing.add_argument("--returnee", metavar="ID", help=_("only this returnee's"))
+    _json_flag(listing)
+    data_dir_arg(listing)
+    for action, text in (("cancel", _("cancel a referral still waiting to be sent")), ("slip", _("print the slip"))):
+        command = fsub.add_parser(action, help=text)
+        command.add_argument("id")
+        data_dir_arg(command)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a command added by `add_parsers`; errors propagate to `field_app.cli.main` (exit 1)."""
+    db = open_directory(resolve_data_dir(args.data_dir))
+    if args.command == "eligible":
+        return _eligible(db, args)
+    handler = {
+        ("returnee", "add"): _returnee_add,
+        ("returnee", "list"): _returnee_list,
+        ("returnee", "show"): _returnee_show,
+        ("referral", "create"): _referral_create,
+        ("referral", "list"): _referral_list,
+        ("referral", "cancel"): _referral_cancel,
+        ("referral", "slip"): _referral_slip,
+    }[(args.command, args.action)]
+    return handler(db, args)
+
+
+def _read_object(source: str, option: str) -> dict[str, Any]:
+    """The JSON object in file `source` (stdin for -); a `option: message` problem when it is not one."""
+    name = _("standard input") if source == "-" else source
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ValidationError([Problem(option, _("cannot read {file}.").format(file=name))]) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = _("{file} is not valid JSON (line {line}, column {column}).")
+        raise ValidationError([Problem(option, message.format(file=name, line=exc.lineno, column=exc.colno))]) from None
+    if not isinstance(data, dict):
+        message = _("{file} must hold one JSON object, with the field names as keys.")
+        raise ValidationError([Problem(option, message.format(file=name))])
+    return data
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+# --- returnees ---------------------------------------------------------------------------------------------------
+
+
+def _returnee_add(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    data = _read_object(args.file, "--json")
+    now = _now()
+    if not args.force:
+        duplicates = find_duplicates(db, check_form(db, data, now=now))
+        if duplicates:
+            print(_("Not registered: this may be someone already registered:"), file=sys.stderr)
+            for dup in duplicates:
+                why = ", ".join(label(DUPLICATE_REASONS, r) for r in dup.match.reasons)
+                print(f"  {dup.returnee.id}  {dup.returnee.full_name}  ({why})", file=sys.stderr)
+            print(_("Use --force to register anyway."), file=sys.stderr)
+            return 1
+    print(register(db, data, now=now).id)
+    return 0
+
+
+def _returnee_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    people = list_returnees(db)
+    if args.json:
+        _print_json([r.model_dump(mode="json") for r in people])
+        return 0
+    if not people:
+        print(_("No returnee registered."))
+    today = _now().date()
+    for r in people:
+        age = _("{n} years").format(n=r.age_on(today))
+        print(f"{r.id}  {r.full_name} · {label(SEX, r.sex.value)} · {age} · {region_name(r.region.value)}")
+    return 0
+
+
+def _returnee_show(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    r = get_returnee(db, args.id)
+    if args.json:
+        _print_json(r.model_dump(mode="json"))
+        return 0
+    for name, value in _returnee_lines(db, r):
+        if value:
+            print(f"{name}: {value}")
+    return 0
+
+
+def _returnee_lines(db: sqlite_utils.Database, r: Returnee) -> list[tuple[str, str | None]]:
+    def words(table: dict[str, str], codes: list[Any]) -> str:
+        return ", ".join(label(table, c.value) for c in codes)
+
+    age = _("{n} years").format(n=r.age_on(_now().date()))
+    yes_no = None if r.reads_french is None else (_("yes") if r.reads_french else _("no"))
+    return [
+        ("id", r.id),
+        (_("Given name"), r.given_name),
+        (_("Family name"), r.family_name),
+        (_("Sex"), label(SEX, r.sex.value)),
+        (_("Age"), age),
+        (_("Birth date"), format_date(r.birth_date) if r.birth_date else None),
+        (_("Phone"), r.phone),
+        (_("Languages"), words(LANGUAGES, r.languages)),
+        (_("Region of return"), region_name(r.region.value)),
+        (_("Place of return"), resolve_place(db, r.locality).name if r.locality else None),
+        (_("Country returned from"), country_name(r.returned_from) if r.returned_from else None),
+        (_("Return date"), format_date(r.return_date) if r.return_date else None),
+        (_("Education"), label(EDUCATION, r.education.value) if r.education else None),
+        (_("Reads French"), yes_no),
+        (_("Trade before leaving"), r.trade_before),
+        (_("Sectors of interest"), words(SECTORS, r.sectors)),
+        (_("Documents held"), words(DOCUMENTS, r.documents)),
+        (_("Vulnerabilities"), words(VULNERABILITIES, r.vulnerabilities)),
+        (_("Registered on"), format_date(r.created_at.date())),
+    ]
+
+
+# --- eligible services nearby ------------------------------------------------------------------------------------
+
+
+def _eligible(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    today = _now().date()
+    place: Place | None = None
+    if args.returnee:
+        returnee = get_returnee(db, args.returnee)
+        profile = returnee.profile(today)
+        if returnee.locality:
+            place = resolve_place(db, returnee.locality)
+    else:
+        profile = parse_profile(_read_object(args.profile, "--profile"), today=today)
+    near, where = _point(db, args, profile, place)
+    filters = Filters(
+        pathway=args.pathway,
+        text=args.text,
+        free_only=args.free_only,
+        eligible_only=args.eligible_only,
+        radius_km=args.radius if args.radius > 0 else None,
+    )
+    hits = nearby(db, profile, near, filters, limit=args.limit if args.limit > 0 else None)
+    if args.json:
+        _print_json([_hit_json(h) for h in hits])
+        return 0
+    if filters.radius_km is None:
+        print(_("Around {place}, all of Mali:").format(place=where))
+    else:
+        print(_("Around {place}, within {distance}:").format(place=where, distance=format_km(filters.radius_km)))
+    if not hits:
+        print(_("No service found."))
+    for hit in hits:
+        verdict = _(VERDICTS[hit.verdict.status])
+        first = reason_message(hit.verdict.reasons[0]) if hit.verdict.reasons else ""
+        print(f"{verdict:<16} {_distance(hit):>12}  {hit.organization} · {hit.service}  [{hit.service_id}]")
+        if first:
+            print(f"{'':<16} {'':>12}  {first}")
+    return 0
+
+
+def _point(
+    db: sqlite_utils.Database, args: argparse.Namespace, profile: Profile, place: Place | None
+) -> tuple[tuple[float, float], str]:
+    """The point to measure from, and how to name it: --near, --near-place, the place given, the region capital."""
+    if args.near:
+        try:
+            return parse_lat_lon(args.near), args.near
+        except ValueError:
+            message = _(
+                "expected LAT,LON in decimal degrees (latitude within ±90, longitude within ±180), e.g. 14.45,-11.44."
+            )
+            raise ValidationError([Problem("--near", message)]) from None
+    if args.near_place:
+        place = resolve_place(db, args.near_place)
+    elif place is None:
+        assert profile.region is not None  # parse_profile and Returnee both require it
+        place = resolve_place(db, REGION_NAMES[profile.region])
+    return (place.latitude, place.longitude), place.name
+
+
+def _distance(hit: NearbyHit) -> str:
+    if hit.distance_km is not None:
+        return format_km(hit.distance_km)
+    return _("national") if hit.coverage == "national" else (hit.coverage or "")
+
+
+def _hit_json(hit: NearbyHit) -> dict[str, Any]:
+    return {
+        "service_id": hit.service_id,
+        "organization": hit.organization,
+        "service": hit.service,
+        "pathway": hit.pathway,
+        "status": hit.verdict.status.code,
+        "reasons": [
+            {"code": r.code, "message": reason_message(r), "params": dict(r.params)} for r in hit.verdict.reasons
+        ],
+        "distance_km": hit.distance_km,
+        "town": hit.town,
+        "coverage": hit.coverage,
+        "free": hit.free,
+        "fee_min": hit.fee_min,
+    }
+
+
+# --- referrals ---------------------------------------------------------------------------------------------------
+
+
+def _referral_create(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    referral = refer(
+        db,
+        returnee_id=args.returnee,
+        service_id=args.service,
+        consent_share=args.consent,
+        now=_now(),
+        note=args.note,
+    )
+    print(referral.id)
+    return 0
+
+
+def _referral_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    lines = referral_lines(db, args.returnee)
+    if args.json:
+        _print_json(
+            [
+                {
+                    "id": line.stored.referral.id,
+                    "status": line.stored.status.value,
+                    "created_at": line.stored.referral.created_at.isoformat(),
+                    "updated_at": line.stored.updated_at.isoformat(),
+                    "returnee_id": line.stored.referral.returnee_id,
+                    "returnee": line.returnee_name,
+                    "service_id": line.stored.referral.service_id,
+                    "organization": line.organization,
+                    "service": line.service,
+                    "note": line.stored.referral.note,
+                }
+                for line in lines
+            ]
+        )
+        return 0
+    if not lines:
+        print(_("No referral yet."))
+    for line in lines:
+        status = _(REFERRAL_STATUSES[line.stored.status])
+        day = format_date(line.stored.referral.created_at.date())
+        print(
+            f"{line.stored.referral.id}  {status} · {day} · {line.returnee_name} → {line.organization} · {line.service}"
+        )
+    return 0
+
+
+def _referral_cancel(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    cancel(db, args.id, now=_now())
+    print(_("Referral {id} cancelled.").format(id=args.id))
+    return 0
+
+
+def _referral_slip(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    print(make_slip(db, args.id).text())
+    return 0

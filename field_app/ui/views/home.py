@@ -1,0 +1,58 @@
+"""Home: the two big actions, the people registered lately, "My referrals", and what waits to be sent."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from field_app.i18n import _
+from field_app.ui import routes
+from field_app.ui.viewmodels.home import HomeViewModel, PersonRow
+from field_app.ui.views.common import Nav, button, handler, heading, note, screen
+
+
+def home_view(vm: HomeViewModel, nav: Nav) -> ft.View:
+    def person(row: PersonRow) -> ft.Control:
+        return ft.ListTile(
+            leading=ft.Icon(ft.Icons.PERSON),
+            title=ft.Text(row.name, weight=ft.FontWeight.W_600),
+            subtitle=ft.Text(row.detail),
+            on_click=handler(lambda: nav.go(routes.returnee(row.returnee_id))),
+            min_height=56,
+            key=row.returnee_id,
+        )
+
+    pending = ft.Row(
+        [
+            ft.Icon(ft.Icons.CLOUD_UPLOAD if vm.pending else ft.Icons.CLOUD_DONE, color=ft.Colors.PRIMARY),
+            ft.Text(vm.pending_text, size=15, expand=True),
+        ],
+        key="pending",
+    )
+    controls: list[ft.Control] = [
+        button(
+            _("Register a returnee"),
+            handler(lambda: nav.go(routes.NEW_RETURNEE)),
+            icon=ft.Icons.PERSON_ADD,
+            big=True,
+        ),
+        button(
+            _("Search the directory"),
+            handler(lambda: nav.go(routes.DIRECTORY)),
+            icon=ft.Icons.SEARCH,
+            kind="tonal",
+            big=True,
+        ),
+        button(
+            _("My referrals"),
+            handler(lambda: nav.go(routes.REFERRALS)),
+            icon=ft.Icons.ASSIGNMENT,
+            kind="outlined",
+        ),
+        pending,
+        ft.Divider(),
+        heading(vm.recent_title),
+        *[person(r) for r in vm.recent],
+    ]
+    if not vm.recent:
+        controls.append(note(_("Registered returnees appear here: tap one to see the partners near them.")))
+    return screen(routes.HOME, "Passerelle", controls)

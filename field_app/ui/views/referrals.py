@@ -1,0 +1,71 @@
+"""My referrals: status in words, date, person, partner; "Cancel" on queued ones (confirmed); tap → the slip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from field_app.i18n import _
+from field_app.ui import routes
+from field_app.ui.viewmodels.referrals import ReferralRow, ReferralsViewModel
+from field_app.ui.views.common import Nav, button, handler, note, screen
+
+
+def referrals_view(vm: ReferralsViewModel, nav: Nav) -> ft.View:
+    rows = ft.Column(spacing=4, key="rows")
+    message = note(vm.message, size=13)
+
+    def confirm_cancel(row: ReferralRow) -> None:
+        def yes(e: Any) -> None:
+            nav.close_dialog()
+            vm.cancel(row.referral_id)
+            redraw()
+
+        nav.show_dialog(
+            ft.AlertDialog(
+                modal=True,
+                title=ft.Text(_("Cancel this referral?")),
+                content=ft.Text(vm.cancel_question(row)),
+                actions=[
+                    button(_("Keep it"), handler(nav.close_dialog), kind="text"),
+                    button(_("Yes, cancel it"), yes, kind="filled"),
+                ],
+            )
+        )
+
+    def tile(row: ReferralRow) -> ft.Control:
+        status = ft.Row(
+            [ft.Text(row.status, weight=ft.FontWeight.W_600, color=ft.Colors.PRIMARY), ft.Text(row.date, size=13)],
+            wrap=True,
+            spacing=8,
+        )
+        parts: list[ft.Control] = [
+            ft.ListTile(
+                title=ft.Text(row.person, weight=ft.FontWeight.W_600),
+                subtitle=ft.Column([ft.Text(row.partner, size=13), status], spacing=2, tight=True),
+                on_click=handler(lambda: nav.go(routes.referral(row.referral_id))),
+                min_height=64,
+                content_padding=ft.Padding.symmetric(horizontal=4),
+                key=row.referral_id,
+            )
+        ]
+        if row.can_cancel:
+            parts.append(
+                ft.Row(
+                    [
+                        button(
+                            _("Cancel referral"), handler(lambda: confirm_cancel(row)), icon=ft.Icons.CLOSE, kind="text"
+                        )
+                    ],
+                    alignment=ft.MainAxisAlignment.END,
+                )
+            )
+        return ft.Column([*parts, ft.Divider(height=1)], spacing=0)
+
+    def redraw() -> None:
+        rows.controls = [tile(r) for r in vm.rows] or [note(vm.empty_text)]
+        message.value, message.visible = vm.message, bool(vm.message)
+
+    redraw()
+    return screen(routes.referrals(vm.returnee_id), _("My referrals"), [message, rows])

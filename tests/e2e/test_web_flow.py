@@ -1,0 +1,224 @@
+"""End to end, the field agent's flow at phone size: register a returnee, see eligible partners near Kayes, open
+one, queue a referral with consent, find it in "My referrals"; then check the database the app wrote.
+
+`field-app run` serves the real app from a fresh data directory (French, the default); Debian's Chromium, driven
+by Playwright at 360×640, uses it through the accessibility tree. No hub, no network. Labels are looked up in the
+same catalogs the app uses, so the test reads what the agent reads. Screenshots land in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from field_app import i18n
+from field_app.storage.paths import database_path
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("Debian chromium is not installed (make test installs it)", allow_module_level=True)
+
+from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
+
+PERSON = "Fatoumata Traoré"
+SERVICE = "atelier-ecole-kayes/alphabetisation"
+SERVICE_NAME = "Alphabétisation et cours de français"
+VIEW_W, VIEW_H = 360, 640
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app on a free port over a fresh data directory: (url, data_dir)."""
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("e2e-flow")
+    env = {**os.environ, "FIELD_APP_LANG": "fr"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "field_app", "run", "--data-dir", str(data_dir), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "app exited") from None
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("the app did not start within 60 s")
+        yield f"http://127.0.0.1:{port}/", data_dir
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def t() -> Iterator[Callable[[str], str]]:
+    """The French words for a msgid, as the app (run with FIELD_APP_LANG=fr) shows them."""
+    i18n.set_language("fr")
+    yield i18n._
+
+
+@pytest.fixture
+def page(app: tuple[str, Path]) -> Iterator[Page]:
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context(viewport={"width": VIEW_W, "height": VIEW_H}, locale="fr-FR")
+        tab = context.new_page()
+        tab.goto(app[0])
+        tab.locator("flt-semantics-placeholder").wait_for(state="attached", timeout=60_000)
+        tab.locator("flt-semantics-placeholder").dispatch_event("click")
+        yield tab
+        browser.close()
+
+
+def reveal(page: Page, locator: Locator) -> Locator:
+    """Scroll the Flutter view (the mouse wheel: the DOM does not scroll a canvas) until `locator` is on screen."""
+    target = locator.first
+    expect(target).to_be_attached(timeout=30_000)
+    for _ in range(40):
+        box = target.bounding_box()
+        if box and box["y"] >= 64 and box["y"] + min(box["height"], 80) <= VIEW_H - 8:
+            return target
+        page.mouse.move(VIEW_W / 2, VIEW_H / 2)
+        page.mouse.wheel(0, 240 if box is None or box["y"] > VIEW_H / 2 else -240)
+        page.wait_for_timeout(200)
+    raise AssertionError(f"could not scroll {locator} into view")
+
+
+def tap(page: Page, locator: Locator) -> None:
+    reveal(page, locator).click()
+    page.wait_for_timeout(300)
+
+
+def type_into(page: Page, label: str, text: str) -> None:
+    tap(page, page.get_by_role("textbox", name=label))
+    page.keyboard.type(text, delay=20)
+
+
+def choose(page: Page, dropdown: str, option: str) -> None:
+    """Open a dropdown by its label and pick an option (menu items are exposed as buttons)."""
+    tap(page, page.get_by_role("button", name=dropdown))
+    item = page.get_by_role("menuitem", name=option, exact=True).or_(
+        page.get_by_role("button", name=option, exact=True)
+    )
+    expect(item.last).to_be_visible(timeout=10_000)
+    item.last.click()
+    page.wait_for_timeout(500)
+
+
+def shot(page: Page, name: str, *, top: bool = True) -> None:
+    """Screenshot the screen (scrolled back to its top unless `top=False`), the pointer parked on the app bar."""
+    if top:
+        page.mouse.move(VIEW_W / 2, VIEW_H / 2)
+        page.mouse.wheel(0, -5000)
+    page.mouse.move(VIEW_W - 4, 4)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(1200)  # the semantics tree is ready before the canvas has painted
+    page.screenshot(path=str(SHOTS / name))
+
+
+def test_register_refer_and_follow_up_at_phone_size(page: Page, app: tuple[str, Path], t: Callable[[str], str]) -> None:
+    # 1. Home
+    register = page.get_by_role("button", name=t("Register a returnee"))
+    expect(register).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(t("Nothing waiting to be sent"))).to_be_visible()
+    shot(page, "flow-1-home.png")
+
+    # 2. The form: names, sex, age, region and place, a document, consent
+    register.click()
+    type_into(page, t("Given name"), "Fatoumata")
+    type_into(page, t("Family name"), "Traoré")
+    tap(page, page.get_by_role("radio", name=t("Woman")))
+    type_into(page, t("Age"), "22")
+    shot(page, "flow-2-returnee-form.png")
+    choose(page, t("Region of return"), "Kayes")
+    choose(page, t("Place of return"), "Kayes")
+    tap(page, page.get_by_role("checkbox", name=t("identity card")))
+    tap(page, page.get_by_role("checkbox", name=t("The person agrees")))
+    tap(page, page.get_by_role("button", name=t("Register"), exact=True))
+
+    # 3. Eligible partners near Kayes
+    expect(page.get_by_text(PERSON).first).to_be_visible(timeout=30_000)
+    # a tile reads as one button: service, organisation, verdict, distance, fee
+    words = [SERVICE_NAME, "Atelier École de Kayes", t("Eligible"), "0 km · Kayes", t("Free")]
+    partner = page.get_by_role("button", name=re.compile(".*".join(re.escape(w) for w in words)))
+    reveal(page, partner)
+    shot(page, "flow-3-nearby.png")
+
+    # 4. The partner's page
+    tap(page, partner)
+    refer = page.get_by_role("button", name=t("Refer {name}").format(name=PERSON))
+    expect(refer).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Atelier École de Kayes", exact=False).first).to_be_visible()
+    shot(page, "flow-4-detail.png")
+
+    # 5. Consent, queue, slip
+    refer.click()
+    question = t("Does {name} agree to share their details with {partner}?")
+    expect(page.get_by_text(question.format(name=PERSON, partner="Atelier École de Kayes"))).to_be_visible(
+        timeout=30_000
+    )
+    tap(page, page.get_by_role("checkbox", name=t("Yes, they agree")))
+    tap(page, page.get_by_role("button", name=t("Queue the referral")))
+    expect(
+        page.get_by_text(t("The referral is queued on this phone: it will be sent at the next sync."))
+    ).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name=t("Send by SMS"))).to_be_visible()
+    shot(page, "flow-5-referral.png")
+
+    # 6. My referrals
+    tap(page, page.get_by_role("button", name=t("Done")))
+    expect(page.get_by_role("button", name=t("Their referrals"))).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name=re.compile(r"^(Back|Retour)$")).click()  # the app bar's arrow: always on screen
+    tap(page, page.get_by_role("button", name=t("My referrals")))
+    status = t("Waiting to be sent")  # "En attente d'envoi" in the French catalog
+    words = [PERSON, "Atelier École de Kayes", SERVICE_NAME, status]
+    line = page.get_by_role("button", name=re.compile(".*".join(re.escape(w) for w in words)))
+    expect(line).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name=t("Cancel referral"))).to_be_visible()
+    shot(page, "flow-6-my-referrals.png")
+
+    # What the app wrote, read back with sqlite3: the referral, queued, and its outbox entry.
+    with sqlite3.connect(f"file:{database_path(app[1])}?mode=ro", uri=True) as db:
+        referrals = db.execute("SELECT id, service_id, status, returnee_id FROM referrals").fetchall()
+        assert [(r[1], r[2]) for r in referrals] == [(SERVICE, "queued")]
+        referral_id, returnee_id = referrals[0][0], referrals[0][3]
+        person = db.execute("SELECT given_name, family_name, region FROM returnees WHERE id = ?", [returnee_id])
+        assert person.fetchone() == ("Fatoumata", "Traoré", "kayes")
+        outbox = db.execute("SELECT entity, entity_id, op, state FROM outbox ORDER BY seq").fetchall()
+        assert outbox == [
+            ("returnee", returnee_id, "upsert", "pending"),
+            ("referral", referral_id, "create", "pending"),
+        ]
