@@ -62,6 +62,12 @@ def _locality_row(loc: Locality) -> dict[str, Any]:
     return row
 
 
+def _organization_hash(doc: dict[str, Any], org: Organization, localities: dict[str, Locality]) -> str:
+    """The organisation's file and the gazetteer rows its offices sit on: moving a locality moves its offices."""
+    places = {loc.locality: localities[loc.locality].model_dump(mode="json") for loc in org.locations}
+    return content_hash({"organization": doc, "places": places})
+
+
 def build_directory(
     db: sqlite_utils.Database, db_dir: Path | None = None, dataset: Dataset | None = None
 ) -> BuildReport:
@@ -82,7 +88,7 @@ def build_directory(
             report.removed.append(org_id)
         for org in dataset.organizations:
             doc = organization_document(org)
-            digest = content_hash(doc)
+            digest = _organization_hash(doc, org, dataset.localities)
             if old_org_hashes.get(org.id) == digest:
                 report.unchanged += 1
                 continue

@@ -117,3 +117,28 @@ def test_a_failure_mid_build_rolls_everything_back(
         build_directory(fresh_db, dataset_copy)
     assert fresh_db.execute("SELECT count(*) FROM organizations").fetchone()[0] == 0
     assert fresh_db.execute("SELECT count(*) FROM localities").fetchone()[0] == 0
+
+
+def test_moving_a_locality_moves_the_offices_on_it(fresh_db: sqlite_utils.Database, dataset_copy: Path) -> None:
+    """Gazetteer corrections (e.g. a quarter "to be verified on the ground") must reach the offices built on it."""
+    build_directory(fresh_db, dataset_copy)
+    on_senou = {
+        r[0]
+        for r in fresh_db.execute("SELECT DISTINCT organization_id FROM locations WHERE locality_id = 'bamako-senou'")
+    }
+    assert on_senou
+    gazetteer = dataset_copy / "gazetteer" / "localities.csv"
+    text = gazetteer.read_text(encoding="utf-8")
+    assert "12.5500,-7.9500" in text
+    gazetteer.write_text(text.replace("12.5500,-7.9500", "12.5612,-7.9387"), encoding="utf-8")
+    report = build_directory(fresh_db, dataset_copy)
+    assert set(report.updated) == on_senou and report.localities_changed == 1
+    positions = fresh_db.execute(
+        "SELECT DISTINCT latitude, longitude FROM locations WHERE locality_id = 'bamako-senou'"
+    ).fetchall()
+    assert positions == [(12.5612, -7.9387)]
+    offices = fresh_db.execute(
+        "SELECT DISTINCT o.latitude, o.longitude FROM service_offices o JOIN locations l ON l.id = o.location_id "
+        "WHERE l.locality_id = 'bamako-senou'"
+    ).fetchall()
+    assert offices == [(12.5612, -7.9387)]
