@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	  echo "python venv module missing: installing Debian python3-venv"; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[web,dev]"
+	$(PY) -m pip install --quiet -e ".[web,hub,dev]"
 	touch $(STAMP)
 
 locales: $(STAMP)

@@ -1,0 +1,1 @@
+"""Sync between the device and the hub: wire protocol, backoff, client, engine."""
