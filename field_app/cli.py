@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from field_app import cli_casework
+from field_app import cli_casework, cli_hub, cli_sync
 from field_app.directory.build import build_directory
 from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
 from field_app.directory.hsds import export_hsds, import_hsds, write_dataset_files
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--to-dataset", type=Path, metavar="DB_DIR", help=_("write YAML files instead of loading them"))
     _data_dir_arg(imp)
     cli_casework.add_parsers(sub, _data_dir_arg)  # returnee, eligible, referral: the field agent's commands
+    cli_hub.add_parsers(sub)  # hub: the sync server and its housekeeping
+    cli_sync.add_parsers(sub)  # device, sync: this device's side of sync
     return parser
 
 
@@ -71,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             serve(resolve_data_dir(args.data_dir), host=args.host, port=args.port)
             return 0
+        if args.command == cli_hub.COMMAND:
+            return cli_hub.run(args)
+        if args.command in cli_sync.COMMANDS:
+            return cli_sync.run(args)
         if args.command in cli_casework.COMMANDS:
             return cli_casework.run(args)
         return _directory(args)

@@ -135,6 +135,43 @@ REASONS = {
 }
 
 
+# Why the hub refused an entry sent from this phone (the hub's stable codes), in words for the agent.
+SYNC_REJECTIONS = {
+    "invalid_payload": N_("The hub found this record invalid: correct it, then send it again."),
+    "op_id_reused": N_("The hub already has a different version of this change: edit the record to send it anew."),
+    "unknown_entity": N_("The hub does not know the person or referral this refers to yet: send that first."),
+    "version_conflict": N_("The record was changed elsewhere in the meantime: check it and save it again."),
+    "conflict": N_("The hub already has a different record with this id."),
+    "forbidden": N_("This phone may not send this kind of change."),
+    "too_large": N_("This record is too large to send."),
+}
+
+# What a queued change is about (outbox entities), for the list of refused changes.
+SYNC_ENTITIES = {
+    "returnee": N_("Returnee record"),
+    "referral": N_("Referral"),
+    "referral_event": N_("Referral update"),
+}
+
+
+# Who a device is for the hub (its enrolment's role).
+SYNC_ROLES = {
+    "agent": N_("Field agent"),
+    "office": N_("Regional office"),
+    "supervisor": N_("Supervisor"),
+}
+
+
+def rejection_message(code: str | None, reason: str | None = None) -> str:
+    """Why the hub refused an entry: our words for its code; the hub's own (English) words for a code we do not
+    know yet; a generic sentence when there is neither."""
+    if code and code in SYNC_REJECTIONS:
+        return _(SYNC_REJECTIONS[code])
+    if reason:
+        return _("The hub refused this change: {reason}").format(reason=reason)
+    return _("The hub refused this change.")
+
+
 def label(table: dict[str, str], code: str) -> str:
     """The localised word for `code` in `table` (the code itself when unknown, never an error)."""
     return _(table[code]) if code in table else code

@@ -19,6 +19,7 @@ import sqlite_utils
 from field_app.directory.dataset import Dataset, load_dataset
 from field_app.domain.directory import Locality, Location, Organization, Phone, Service, ServiceArea
 from field_app.domain.vocabulary import REGION_NAMES
+from field_app.errors import Problem, ValidationError
 from field_app.i18n import _
 
 
@@ -102,6 +103,81 @@ def build_directory(
             db.execute("DELETE FROM localities WHERE id = ?", [loc_id])
             report.localities_changed += 1
     return report
+
+
+# --- one organisation or place at a time: what a device does with the hub's directory changes (sync pull) ---
+
+
+def _stored_localities(db: sqlite_utils.Database, ids: set[str]) -> dict[str, Locality]:
+    out: dict[str, Locality] = {}
+    for row in db.query(f"SELECT * FROM localities WHERE id IN ({','.join('?' * len(ids))})", sorted(ids)):
+        data = {k: v for k, v in row.items() if k != "content_hash" and v is not None}
+        data["alternate_names"] = json.loads(row["alternate_names"])
+        out[row["id"]] = Locality.model_validate(data)
+    return out
+
+
+def put_organization(db: sqlite_utils.Database, org: Organization) -> bool:
+    """Insert or replace one organisation with its services, offices, contacts, full-text and nearby rows, as a
+    build would; False when the store already holds it unchanged. Its places must be in the store's gazetteer
+    (else ValidationError). Runs inside the caller's transaction when there is one."""
+    ids = {loc.locality for loc in org.locations}
+    localities = _stored_localities(db, ids) if ids else {}
+    problems = [
+        Problem(f"locations[{i}].locality", _("unknown locality '{id}'").format(id=loc.locality), org.id)
+        for i, loc in enumerate(org.locations)
+        if loc.locality not in localities
+    ]
+    if problems:
+        raise ValidationError(problems)
+    doc = organization_document(org)
+    digest = _organization_hash(doc, org, localities)
+    old = db.execute("SELECT content_hash FROM organizations WHERE id = ?", [org.id]).fetchone()
+    if old is not None and old[0] == digest:
+        return False
+    with db.atomic():
+        if old is not None:
+            _delete_organization(db, org.id)
+        _insert_organization(db, org, doc, digest, localities)
+    return True
+
+
+def remove_organization(db: sqlite_utils.Database, org_id: str) -> bool:
+    """Delete one organisation and everything hanging from it; False when it was not there."""
+    if db.execute("SELECT 1 FROM organizations WHERE id = ?", [org_id]).fetchone() is None:
+        return False
+    with db.atomic():
+        _delete_organization(db, org_id)
+    return True
+
+
+def put_locality(db: sqlite_utils.Database, loc: Locality) -> list[str]:
+    """Insert or update one gazetteer place; the organisations with an office there are rewritten (a moved place
+    moves their offices, as in a build). Returns their ids."""
+    row = _locality_row(loc)
+    old = db.execute("SELECT content_hash FROM localities WHERE id = ?", [loc.id]).fetchone()
+    if old is not None and old[0] == row["content_hash"]:
+        return []
+    moved: list[str] = []
+    with db.atomic():
+        db.table("localities").upsert(row, pk="id")
+        if old is not None:
+            org_ids = [
+                r[0]
+                for r in db.execute("SELECT DISTINCT organization_id FROM locations WHERE locality_id = ?", [loc.id])
+            ]
+            for org_id in sorted(org_ids):
+                document = db.execute("SELECT document FROM organizations WHERE id = ?", [org_id]).fetchone()[0]
+                if put_organization(db, Organization.model_validate_json(document)):
+                    moved.append(org_id)
+    return moved
+
+
+def remove_locality(db: sqlite_utils.Database, loc_id: str) -> bool:
+    """Delete one gazetteer place unless an office still sits on it; True when it was deleted."""
+    if db.execute("SELECT 1 FROM locations WHERE locality_id = ? LIMIT 1", [loc_id]).fetchone() is not None:
+        return False
+    return db.execute("DELETE FROM localities WHERE id = ?", [loc_id]).rowcount > 0
 
 
 def _delete_organization(db: sqlite_utils.Database, org_id: str) -> None:

@@ -150,10 +150,28 @@ AND NOT EXISTS (SELECT 1 FROM service_locations x WHERE x.service_id = s.id);
 DROP TABLE temp.nearby_docs
 """
 
+# The device's side of sync (issue 4): one row saying which hub this device is enrolled with (its id and bearer
+# token), how far it has pulled (the hub's change sequence, never a clock), and how the last attempts went
+# (consecutive failures and when to try next, for the backoff). The outbox gains what a quarantined entry needs:
+# the hub's stable code and when it was set aside.
+SYNC_V4 = """
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    hub_url TEXT NOT NULL, hub_id TEXT NOT NULL, device_id TEXT NOT NULL, token TEXT NOT NULL,
+    role TEXT NOT NULL, region TEXT, enrolled_at TEXT NOT NULL,
+    cursor INTEGER NOT NULL DEFAULT 0,
+    last_attempt_at TEXT, last_success_at TEXT, last_result TEXT, last_error TEXT, last_report TEXT,
+    failures INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT
+);
+ALTER TABLE outbox ADD COLUMN error_code TEXT;
+ALTER TABLE outbox ADD COLUMN quarantined_at TEXT
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
     Migration(3, "nearby", _sql(NEARBY_V3)),
+    Migration(4, "sync", _sql(SYNC_V4)),
 )
 
 

@@ -26,6 +26,10 @@ class OutboxEntry:
     payload: dict[str, Any]
     base_version: int | None
     state: str
+    attempts: int = 0
+    last_error: str | None = None  # for a quarantined entry: the hub's reason, in English
+    error_code: str | None = None  # …and its stable code (the words the agent reads come from labels.py)
+    created_at: str | None = None
 
 
 def enqueue(
@@ -57,23 +61,91 @@ def enqueue(
     return op_id
 
 
-def entries(db: sqlite_utils.Database, state: str | None = "pending") -> list[OutboxEntry]:
-    """Entries in the order they were made (all of them when `state` is None)."""
-    where, params = ("WHERE state = ?", [state]) if state else ("", [])
-    return [
-        OutboxEntry(
-            r["seq"],
-            r["op_id"],
-            r["entity"],
-            r["entity_id"],
-            r["op"],
-            json.loads(r["payload"]),
-            r["base_version"],
-            r["state"],
-        )
-        for r in db.query(f"SELECT * FROM outbox {where} ORDER BY seq", params)
-    ]
+def _entry(r: dict[str, Any]) -> OutboxEntry:
+    return OutboxEntry(
+        r["seq"],
+        r["op_id"],
+        r["entity"],
+        r["entity_id"],
+        r["op"],
+        json.loads(r["payload"]),
+        r["base_version"],
+        r["state"],
+        r["attempts"],
+        r["last_error"],
+        r.get("error_code"),
+        r["created_at"],
+    )
+
+
+def entries(
+    db: sqlite_utils.Database, state: str | None = "pending", *, after: int = 0, limit: int | None = None
+) -> list[OutboxEntry]:
+    """Entries in the order they were made (all of them when `state` is None): those after seq `after`, the
+    oldest `limit` of them when given."""
+    where, params = ("WHERE seq > ? AND state = ?", [after, state]) if state else ("WHERE seq > ?", [after])
+    tail = f" LIMIT {int(limit)}" if limit is not None else ""
+    return [_entry(r) for r in db.query(f"SELECT * FROM outbox {where} ORDER BY seq{tail}", params)]
 
 
 def pending_count(db: sqlite_utils.Database) -> int:
     return int(db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
+
+
+# --- what the sync engine does with entries (the hub's per-op answers), each inside the caller's transaction ---
+
+
+def count_attempt(db: sqlite_utils.Database, op_ids: list[str]) -> None:
+    """One more push attempt for these entries (kept even when the answer never came)."""
+    db.conn.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE op_id = ?", [(i,) for i in op_ids])
+
+
+def mark_done(db: sqlite_utils.Database, op_ids: list[str]) -> None:
+    """The hub has these (applied now or before): they will not be sent again."""
+    db.conn.executemany(
+        "UPDATE outbox SET state = 'done', last_error = NULL, error_code = NULL WHERE op_id = ?",
+        [(i,) for i in op_ids],
+    )
+
+
+def quarantine(db: sqlite_utils.Database, op_id: str, *, code: str, reason: str, now: dt.datetime) -> None:
+    """The hub refused this entry: set it aside with why, so that the rest of the queue goes on."""
+    db.execute(
+        "UPDATE outbox SET state = 'quarantined', error_code = ?, last_error = ?, quarantined_at = ? WHERE op_id = ?",
+        [code, reason, now.isoformat(), op_id],
+    )
+
+
+def quarantined(db: sqlite_utils.Database) -> list[OutboxEntry]:
+    """Entries the hub refused, oldest first, with the hub's code and reason."""
+    return entries(db, "quarantined")
+
+
+def retry(db: sqlite_utils.Database, seq: int | None = None) -> int:
+    """Put a quarantined entry (or all of them when `seq` is None) back in the queue, in its original place;
+    returns how many. Use it once the record has been fixed (an edit queues a new entry anyway)."""
+    where, params = ("state = 'quarantined'", []) if seq is None else ("state = 'quarantined' AND seq = ?", [seq])
+    with db.atomic():
+        cursor = db.execute(
+            f"UPDATE outbox SET state = 'pending', error_code = NULL, last_error = NULL, quarantined_at = NULL "
+            f"WHERE {where}",
+            params,
+        )
+    return int(cursor.rowcount)
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many entries in each state (pending, done, quarantined), zeros included."""
+    out = {"pending": 0, "done": 0, "quarantined": 0}
+    for state, n in db.execute("SELECT state, count(*) FROM outbox GROUP BY state"):
+        out[state] = int(n)
+    return out
+
+
+def replace_payload(db: sqlite_utils.Database, seq: int, payload: dict[str, Any]) -> None:
+    """Give a quarantined entry the record's current content before it is sent again (the hub kept nothing of
+    the refused one, not even its op id, so the same op id may carry the fixed content)."""
+    db.execute(
+        "UPDATE outbox SET payload = ? WHERE seq = ? AND state = 'quarantined'",
+        [json.dumps(payload, sort_keys=True, ensure_ascii=False), seq],
+    )

@@ -87,6 +87,28 @@ def add_event(db: sqlite_utils.Database, event: ReferralEvent) -> StoredReferral
     return get_referral(db, event.referral_id)
 
 
+def merge_event(db: sqlite_utils.Database, event: ReferralEvent) -> bool:
+    """Take in an event that came from the hub (e.g. `sent`, or the office's `accepted`): insert it unless it is
+    already here, then re-fold the referral's status. Nothing is queued (the hub has it). Returns False when the
+    event was already known or its referral is not on this device. Runs inside the caller's transaction."""
+    if db.execute("SELECT 1 FROM referrals WHERE id = ?", [event.referral_id]).fetchone() is None:
+        return False
+    if db.execute("SELECT 1 FROM referral_events WHERE id = ?", [event.id]).fetchone() is not None:
+        return False
+    with db.atomic():
+        _insert_event(db, event)
+        events = [
+            ReferralEvent.model_validate_json(r[0])
+            for r in db.execute("SELECT document FROM referral_events WHERE referral_id = ?", [event.referral_id])
+        ]
+        state = fold(events)
+        db.execute(
+            "UPDATE referrals SET status = ?, flagged = ?, updated_at = max(updated_at, ?) WHERE id = ?",
+            [state.status.value, json.dumps(list(state.flagged)), event.at.isoformat(), event.referral_id],
+        )
+    return True
+
+
 def _insert_event(db: sqlite_utils.Database, event: ReferralEvent) -> None:
     db.table("referral_events").insert(
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,12 @@ from flet_geolocator import Geolocator, GeolocatorPermissionStatus
 
 from field_app.directory.store import open_directory
 from field_app.i18n import _, set_language
+from field_app.storage.database import open_db
+from field_app.storage.paths import database_path
+from field_app.sync.engine import INTERVAL_S
 from field_app.ui.router import Router
 from field_app.ui.viewmodels.nearby import LocationProblem
+from field_app.ui.viewmodels.sync import SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav
 from field_app.ui.views.nearby import Locate
 
@@ -45,7 +50,9 @@ def make_locator(geo: Geolocator, timeout_s: float = 30) -> Locate:
     return locate
 
 
-def make_main(data_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -> Callable[[ft.Page], None]:
+def make_main(
+    data_dir: Path, clock: Callable[[], dt.datetime] = utc_now, *, sync_interval_s: float = INTERVAL_S
+) -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
         set_language()
         page.title = _("Passerelle — returnees and partners")
@@ -62,7 +69,22 @@ def make_main(data_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -> Cal
             page.pop_dialog()
 
         nav = Nav(go=page.navigate, back=back, show_dialog=page.show_dialog, close_dialog=close_dialog)
-        router = Router(db, clock, nav, locate)
+        # Sync in the background on its own connection: at start, every few minutes, after failures with
+        # backoff, and when asked ("Sync now", enrolment, the page reconnecting).
+        sync_vm = SyncViewModel(db, clock)
+        runner = SyncRunner(
+            lambda: open_db(database_path(data_dir)), clock, random.Random(), sync_vm, interval_s=sync_interval_s
+        )
+        router = Router(db, clock, nav, locate, sync=runner)
+
+        async def redraw_sync() -> None:
+            router.sync_changed()
+            page.update()
+
+        def on_sync_change() -> None:  # sync events come from a worker thread: hop to the page's loop
+            page.run_task(redraw_sync)
+
+        sync_vm.subscribe(on_sync_change)
 
         def show(route: str) -> None:
             page.views.clear()
@@ -75,9 +97,18 @@ def make_main(data_dir: Path, clock: Callable[[], dt.datetime] = utc_now) -> Cal
         def on_view_pop(e: Any) -> None:
             back()
 
+        def on_connect(e: Any) -> None:
+            runner.request()
+
+        def on_close(e: Any) -> None:
+            runner.stop()
+
         page.on_route_change = on_route_change
         page.on_view_pop = on_view_pop
+        page.on_connect = on_connect
+        page.on_close = on_close
         show(page.route or "/")
+        page.run_task(runner.run)
 
     return main
 

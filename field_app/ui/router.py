@@ -7,6 +7,7 @@ current). Built off-page: tests drive it with a stand-in `Nav`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -23,6 +24,7 @@ from field_app.ui.viewmodels.referral import ReferralViewModel, SlipViewModel
 from field_app.ui.viewmodels.referrals import ReferralsViewModel
 from field_app.ui.viewmodels.returnee_form import ReturneeFormViewModel
 from field_app.ui.viewmodels.service_detail import ServiceDetailViewModel
+from field_app.ui.viewmodels.sync import EnrolViewModel, SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav, button, handler, note, screen
 from field_app.ui.views.directory import directory_view
 from field_app.ui.views.home import home_view
@@ -31,18 +33,30 @@ from field_app.ui.views.referral import referral_view, slip_view
 from field_app.ui.views.referrals import referrals_view
 from field_app.ui.views.returnee_form import returnee_form_view
 from field_app.ui.views.service_detail import service_detail_view
+from field_app.ui.views.sync import enrol_view, sync_panel, sync_view
 
 
 class Router:
     """Builds `page.views` for a route; `views_for(route)` returns the stack, home first."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock, nav: Nav, locate: Locate | None = None):
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        clock: Clock,
+        nav: Nav,
+        locate: Locate | None = None,
+        sync: SyncRunner | None = None,
+    ):
         self._db = db
         self._clock = clock
         self._nav = nav
         self._locate = locate
         self._models: dict[str, Any] = {}
         self._views: dict[str, ft.View] = {}
+        # sync: one view model for the session (the runner's), shared by the home panel and the sync screen
+        self.sync_vm = sync.vm if sync is not None else SyncViewModel(db, clock)
+        self._sync_now: Callable[[], None] = sync.request if sync is not None else (lambda: None)
+        self._redraws: dict[str, Callable[[], None]] = {}
 
     def views_for(self, route: str) -> list[ft.View]:
         chain = routes.stack(routes.parse(route))
@@ -55,7 +69,13 @@ class Router:
             stack.append(view)
         self._models = {k: v for k, v in self._models.items() if k in chain}
         self._views = {v.route: v for v in stack}
+        self._redraws = {k: v for k, v in self._redraws.items() if k in chain}
         return stack
+
+    def sync_changed(self) -> None:
+        """Redraw the sync status on the screens of the stack (the caller then updates the page)."""
+        for redraw in list(self._redraws.values()):
+            redraw()
 
     def model(self, route: str) -> Any:
         """The view model behind a screen on the stack (for tests)."""
@@ -96,12 +116,25 @@ class Router:
                 return ReferralsViewModel(db, clock, r.returnee_id)
             case "referral" if r.referral_id:
                 return SlipViewModel(db, r.referral_id)
+            case "sync":
+                return self.sync_vm
+            case "enrol":
+                return EnrolViewModel(db, clock)
         raise NotFound(_("This page does not exist."))
 
     def _view(self, r: routes.Route, vm: Any) -> ft.View:
         nav = self._nav
         if isinstance(vm, HomeViewModel):
-            return home_view(vm, nav)
+            self.sync_vm.refresh()
+            panel = sync_panel(self.sync_vm, nav, self._sync_now)
+            self._redraws[routes.HOME] = panel.redraw
+            return home_view(vm, nav, panel.control)
+        if isinstance(vm, SyncViewModel):
+            view, redraw = sync_view(vm, nav, self._sync_now)
+            self._redraws[routes.SYNC] = redraw
+            return view
+        if isinstance(vm, EnrolViewModel):
+            return enrol_view(vm, nav, self._enrolled)
         if isinstance(vm, DirectoryViewModel):
             return directory_view(vm, on_open=lambda sid: nav.go(routes.service(sid)))
         if isinstance(vm, ReturneeFormViewModel):
@@ -117,6 +150,10 @@ class Router:
         if isinstance(vm, SlipViewModel):
             return slip_view(vm, nav)
         raise NotFound(_("This page does not exist."))
+
+    def _enrolled(self) -> None:
+        self.sync_vm.finished()
+        self._sync_now()
 
     def _problem(self, key: str, exc: FieldAppError) -> ft.View:
         return screen(

@@ -13,13 +13,17 @@ HOME = "/"
 DIRECTORY = "/directory"
 NEW_RETURNEE = "/returnee/new"
 REFERRALS = "/referrals"
+SYNC = "/sync"
+ENROL = "/sync/enrol"
 
 
 @dataclass(frozen=True)
 class Route:
     """A parsed route: which screen, and for whom."""
 
-    name: str  # home, directory, returnee_new, returnee, returnee_edit, service, refer, referrals, referral
+    name: (
+        str  # home, directory, returnee_new, returnee, returnee_edit, service, refer, referrals, referral, sync, enrol
+    )
     returnee_id: str | None = None
     service_id: str | None = None
     referral_id: str | None = None
@@ -74,6 +78,10 @@ def parse(route: str) -> Route:
             return Route("referrals", returnee_id=who)
         case ["referral", rid]:
             return Route("referral", referral_id=rid)
+        case ["sync"]:
+            return Route("sync")
+        case ["sync", "enrol"]:
+            return Route("enrol")
     return Route("home")
 
 
@@ -96,6 +104,10 @@ def to_string(r: Route) -> str:
             return referrals(r.returnee_id)
         case "referral" if r.referral_id:
             return referral(r.referral_id)
+        case "sync":
+            return SYNC
+        case "enrol":
+            return ENROL
     return HOME
 
 
@@ -116,6 +128,8 @@ def stack(r: Route) -> list[str]:
             under = [returnee(rid)]
         case "referral":
             under = [REFERRALS]
+        case "enrol":
+            under = [SYNC]
         case _:
             under = []
     return [HOME, *under, to_string(r)]

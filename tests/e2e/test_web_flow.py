@@ -8,15 +8,8 @@ same catalogs the app uses, so the test reads what the agent reads. Screenshots 
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,61 +17,23 @@ import pytest
 
 from field_app import i18n
 from field_app.storage.paths import database_path
+from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, phone_page, running_app
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
-SHOTS = REPO / "docs" / "screenshots"
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("Debian chromium is not installed (make test installs it)", allow_module_level=True)
 
-from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Locator, Page, expect  # noqa: E402
 
 PERSON = "Fatoumata Traoré"
 SERVICE = "atelier-ecole-kayes/alphabetisation"
 SERVICE_NAME = "Alphabétisation et cours de français"
-VIEW_W, VIEW_H = 360, 640
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The app on a free port over a fresh data directory: (url, data_dir)."""
-    port = free_port()
     data_dir = tmp_path_factory.mktemp("e2e-flow")
-    env = {**os.environ, "FIELD_APP_LANG": "fr"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "field_app", "run", "--data-dir", str(data_dir), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "app exited") from None
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("the app did not start within 60 s")
-        yield f"http://127.0.0.1:{port}/", data_dir
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with running_app(data_dir) as url:
+        yield url, data_dir
 
 
 @pytest.fixture
@@ -90,17 +45,8 @@ def t() -> Iterator[Callable[[str], str]]:
 
 @pytest.fixture
 def page(app: tuple[str, Path]) -> Iterator[Page]:
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        context = browser.new_context(viewport={"width": VIEW_W, "height": VIEW_H}, locale="fr-FR")
-        tab = context.new_page()
-        tab.goto(app[0])
-        tab.locator("flt-semantics-placeholder").wait_for(state="attached", timeout=60_000)
-        tab.locator("flt-semantics-placeholder").dispatch_event("click")
+    with phone_page(app[0]) as tab:
         yield tab
-        browser.close()
 
 
 def reveal(page: Page, locator: Locator) -> Locator:

@@ -10,7 +10,10 @@ from field_app.ui.viewmodels.home import HomeViewModel, PersonRow
 from field_app.ui.views.common import Nav, button, handler, heading, note, screen
 
 
-def home_view(vm: HomeViewModel, nav: Nav) -> ft.View:
+def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None) -> ft.View:
+    """Home; `sync` is the sync status panel (offline / syncing / failed / up to date, what waits, "Sync now"),
+    shown first, in place of the plain count of what waits to be sent."""
+
     def person(row: PersonRow) -> ft.Control:
         return ft.ListTile(
             leading=ft.Icon(ft.Icons.PERSON),
@@ -29,6 +32,7 @@ def home_view(vm: HomeViewModel, nav: Nav) -> ft.View:
         key="pending",
     )
     controls: list[ft.Control] = [
+        *([sync] if sync is not None else []),
         button(
             _("Register a returnee"),
             handler(lambda: nav.go(routes.NEW_RETURNEE)),
@@ -48,7 +52,7 @@ def home_view(vm: HomeViewModel, nav: Nav) -> ft.View:
             icon=ft.Icons.ASSIGNMENT,
             kind="outlined",
         ),
-        pending,
+        *([pending] if sync is None else []),
         ft.Divider(),
         heading(vm.recent_title),
         *[person(r) for r in vm.recent],

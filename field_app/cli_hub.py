@@ -1,0 +1,239 @@
+"""`field-app hub`: run the sync hub, and the hub host's housekeeping commands.
+
+    field-app hub [--db PATH_OR_URL] [--host 127.0.0.1] [--port 8700]        serve (seeds the directory from db/)
+    field-app hub enrol-code --role agent|office|supervisor [--region NAME]   print a one-time enrolment code
+    field-app hub token [--role supervisor] [--region NAME]                   print a bearer token for the API
+    field-app hub revoke DEVICE_ID                                            revoke a device or token
+    field-app hub directory apply FILE | --delete ORG_ID                      correct the directory
+    field-app hub referral event ID --kind accepted|… [--note TEXT]           move a referral along
+
+Every subcommand takes `--db` (a SQLite file or a postgresql:// URL; default FIELD_APP_HUB_DB, else `hub.db` in the
+data directory). Codes and tokens are printed alone on stdout so scripts can capture them. The hub's modules
+(FastAPI, psycopg) are imported only when a hub command runs: devices do not install them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+import yaml
+
+from field_app.domain.vocabulary import Region
+from field_app.errors import NotFound, Problem, StorageError, ValidationError
+from field_app.i18n import _
+from field_app.labels import REFERRAL_STATUSES
+
+if TYPE_CHECKING:
+    from field_app.hub.db import HubDB
+    from field_app.hub.setup import Ready
+
+COMMAND = "hub"
+ROLES = ("agent", "office", "supervisor")
+OFFICE_KINDS = ("received", "accepted", "declined", "enrolled", "completed", "not_completed")
+REGIONS = [r.value for r in Region]
+
+
+def _db_arg(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=None if top else argparse.SUPPRESS,
+        help=_("the hub's database: a SQLite file or a postgresql:// URL (default: FIELD_APP_HUB_DB, else hub.db)"),
+    )
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `hub` and its subcommands to `field-app` (`sub` from add_subparsers)."""
+    hub = sub.add_parser("hub", help=_("run the sync hub, or manage it"))
+    _db_arg(hub, top=True)
+    hub.add_argument("--host", default="127.0.0.1", help=_("address to listen on"))
+    hub.add_argument("--port", type=int, default=8700, help=_("port to listen on"))
+    hsub = hub.add_subparsers(dest="hub_action")
+
+    code = hsub.add_parser("enrol-code", help=_("print a one-time enrolment code for a device"))
+    code.add_argument("--role", required=True, choices=ROLES)
+    code.add_argument("--region", choices=REGIONS, help=_("the region of the device (required for an office)"))
+    _db_arg(code)
+
+    token = hsub.add_parser("token", help=_("print a bearer token for the read API"))
+    token.add_argument("--role", default="supervisor", choices=ROLES)
+    token.add_argument("--region", choices=REGIONS, help=_("the region (required for an office)"))
+    _db_arg(token)
+
+    revoke = hsub.add_parser("revoke", help=_("revoke a device or a token"))
+    revoke.add_argument("device_id", metavar="DEVICE_ID")
+    _db_arg(revoke)
+
+    directory = hsub.add_parser("directory", help=_("correct the partner directory on the hub"))
+    dsub = directory.add_subparsers(dest="directory_action", required=True)
+    apply = dsub.add_parser("apply", help=_("add or replace an organisation from a YAML or JSON file"))
+    apply.add_argument("file", nargs="?", type=Path, metavar="FILE")
+    apply.add_argument("--delete", metavar="ORG_ID", help=_("remove this organisation instead"))
+    _db_arg(apply)
+
+    referral = hsub.add_parser("referral", help=_("follow referrals on the hub"))
+    rsub = referral.add_subparsers(dest="referral_action", required=True)
+    event = rsub.add_parser("event", help=_("record what the office did with a referral"))
+    event.add_argument("referral_id", metavar="ID")
+    event.add_argument("--kind", required=True, choices=OFFICE_KINDS)
+    event.add_argument("--note", help=_("a short note"))
+    event.add_argument("--id", dest="event_id", help=_("the event's id (to retry safely; default: a new one)"))
+    _db_arg(event)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _prepare(args: argparse.Namespace, *, seed: bool) -> Ready:
+    from field_app.hub.db import HubUnavailable
+    from field_app.hub.setup import default_target, prepare
+
+    target = args.db or default_target()
+    try:
+        return prepare(target, seed=seed)
+    except HubUnavailable as exc:
+        raise StorageError(_("the hub's database is unavailable: {reason}").format(reason=exc)) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    action = args.hub_action
+    if action is None:
+        return _serve(args)
+    if action in ("enrol-code", "token") and args.role == "office" and args.region is None:
+        raise ValidationError([Problem("--region", _("an office belongs to one region: give --region"))])
+    db = _prepare(args, seed=action in ("directory", "referral")).db
+    try:
+        return _HANDLERS[action](db, args)
+    finally:
+        db.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from field_app.hub.app import create_app
+
+    ready = _prepare(args, seed=True)
+    if ready.seeded:
+        print(_("Directory seeded from db/: {n} organisations").format(n=ready.seeded), flush=True)
+    app = create_app(ready.db, hub_id=ready.hub_id)
+    print(
+        _("Sync hub on http://{host}:{port} (database: {db}); API documentation at /docs").format(
+            host=args.host, port=args.port, db=ready.db.label
+        ),
+        flush=True,
+    )
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    finally:
+        ready.db.close()
+    return 0
+
+
+def _enrol_code(db: HubDB, args: argparse.Namespace) -> int:
+    from field_app.hub import auth
+
+    with db.transaction() as tx:
+        code = auth.make_enrol_code(tx, role=args.role, region=args.region, now=_now())
+    print(code)
+    return 0
+
+
+def _token(db: HubDB, args: argparse.Namespace) -> int:
+    from field_app.hub import auth
+
+    with db.transaction() as tx:
+        token_id, token = auth.make_api_token(tx, role=args.role, region=args.region, now=_now())
+    print(_("token id (to revoke it): {id}").format(id=token_id), file=sys.stderr)
+    print(token)
+    return 0
+
+
+def _revoke(db: HubDB, args: argparse.Namespace) -> int:
+    from field_app.hub import auth
+
+    try:
+        with db.transaction() as tx:
+            changed = auth.revoke(tx, args.device_id, now=_now())
+    except NotFound as exc:
+        raise NotFound(_("no device or token with id {id}").format(id=args.device_id)) from exc
+    print(
+        _("revoked: {id}").format(id=args.device_id)
+        if changed
+        else _("already revoked: {id}").format(id=args.device_id)
+    )
+    return 0
+
+
+def _directory(db: HubDB, args: argparse.Namespace) -> int:
+    from field_app.hub import directory
+
+    if (args.file is None) == (args.delete is None):
+        raise ValidationError([Problem("FILE", _("give a file to apply, or --delete ORG_ID"))])
+    if args.delete is not None:
+        with db.transaction() as tx:
+            applied = directory.delete_organization(tx, args.delete, now=_now())
+        if applied is None:
+            raise NotFound(_("no organisation with id {id}").format(id=args.delete))
+        print(_("deleted: {id}").format(id=args.delete))
+        return 0
+    path: Path = args.file
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError([Problem("(file)", _("cannot read: {reason}").format(reason=exc), str(path))]) from exc
+    except yaml.YAMLError as exc:
+        raise ValidationError([Problem("(yaml)", str(exc).replace("\n", " "), str(path))]) from exc
+    with db.transaction() as tx:
+        org = directory.validate_organization(raw, directory.localities(tx), label=str(path))
+        applied = directory.put_organization(tx, org, now=_now())
+    words = {"created": _("added: {id}"), "updated": _("updated: {id}"), "unchanged": _("unchanged: {id}")}
+    print(words[applied.result].format(id=applied.id))
+    return 0
+
+
+def _referral_event(db: HubDB, args: argparse.Namespace) -> int:
+    from field_app.domain.referrals import EventKind, ReferralEvent
+    from field_app.hub import referrals
+
+    now = _now()
+    try:
+        event = ReferralEvent(
+            id=args.event_id or str(uuid.uuid4()),
+            referral_id=args.referral_id,
+            kind=EventKind(args.kind),
+            at=now,
+            note=" ".join((args.note or "").split()) or None,
+        )
+    except pydantic.ValidationError as exc:
+        problems = [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+        raise ValidationError(problems) from exc
+    with db.transaction() as tx:
+        row = referrals.get_row(tx, args.referral_id)
+        if row is None:
+            raise NotFound(_("no referral with id {id}").format(id=args.referral_id))
+        try:
+            _stored, state = referrals.add_events(tx, row, [event], source="hub-cli", now=now)
+        except referrals.EventClash as exc:
+            raise ValidationError([Problem("--id", _("this event id is already used for another event"))]) from exc
+    flagged = (
+        _(" (not allowed from the previous status: flagged for a supervisor)") if event.id in state.flagged else ""
+    )
+    print(_("{id}: {status}").format(id=args.referral_id, status=_(REFERRAL_STATUSES[state.status])) + flagged)
+    return 0
+
+
+_HANDLERS = {
+    "enrol-code": _enrol_code,
+    "token": _token,
+    "revoke": _revoke,
+    "directory": _directory,
+    "referral": _referral_event,
+}

@@ -1,0 +1,404 @@
+"""The device's sync engine: send the outbox to the hub, take in the hub's changes — nothing lost, nothing twice.
+
+Public API (the app, `field-app sync` and the fault tests use exactly this):
+
+    from field_app.sync.engine import SyncEngine, enrol, client_for
+    state = enrol(db, "http://hub:8700", "CODE")          # once: stores device id + token (SyncState)
+    with client_for(db) as client:                        # = HubClient(state.hub_url, token=state.token)
+        report = SyncEngine(db, client, clock, rng).sync_once()
+    report.pushed, report.applied, report.duplicates, report.rejected, report.pulled, report.cursor
+
+`db` is the device's SQLite database (`open_db`), `clock` a `() -> datetime` in UTC, `rng` a `random.Random`
+(backoff jitter). `sync_once()` returns a `SyncReport`, or raises `SyncError` (network, 5xx — the hub's
+Retry-After is in `exc.retry_after`) or `AuthError` (token refused: enrol again); either way the failure count
+and the next attempt time (backoff) are recorded in the sync state first. A listener (`listener=`) receives
+`SyncEvent`s: started, batch_pushed (n of N), page_pulled, finished, failed — the UI's progress.
+
+How one sync goes, and why it is safe to stop it anywhere:
+1. Push: pending outbox entries, oldest first, in batches of at most MAX_BATCH. After each answered batch, in one
+   transaction: applied or duplicate → done; rejected → quarantined with the hub's code and reason (the rest of
+   the queue goes on; the agent fixes the record and retries). A crash before that checkpoint only means the
+   batch is sent again: the hub answers `duplicate` for what it already has (same op id, same payload).
+   A 413/422 for a whole batch is split in halves until the one entry at fault is quarantined.
+2. Pull: pages of changes after the cursor until `has_more` is false; each page and the new cursor are written
+   in ONE transaction, so a crash mid-pull repeats at most one page (applying a change twice is harmless:
+   directory upserts compare content hashes, referral events are inserted only when new).
+Changes applied: `organization` and `locality` upsert/delete (the directory build's per-item code, full-text and
+nearby index included); `referral_event` → the event is added if new and the referral's status re-folded. A
+change this device cannot use (an event for a referral it does not hold, a document that fails validation) is
+counted and skipped, so one bad row never blocks every later status change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import random
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import httpx
+import pydantic
+import sqlite_utils
+
+from field_app.directory.build import put_locality, put_organization, remove_locality, remove_organization
+from field_app.domain.directory import Locality, Organization
+from field_app.domain.referrals import ReferralEvent
+from field_app.errors import AuthError, FieldAppError, SyncError, ValidationError
+from field_app.i18n import _
+from field_app.storage import outbox, sync_state
+from field_app.storage.outbox import OutboxEntry
+from field_app.storage.referrals import merge_event
+from field_app.storage.sync_state import SyncState
+from field_app.sync import backoff
+from field_app.sync.client import HubClient, HubError, HubRefused, HubUnreachable
+from field_app.sync.protocol import MAX_BATCH, MAX_PULL, Change, Op, OpResult
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+INTERVAL_S = 300.0  # sync every 5 minutes while the app is open (and `field-app sync` runs)
+SPLIT_STATUSES = (413, 422)  # a whole batch refused for its content: find the entry at fault
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- what a sync tells its listeners, and what it comes to ----------------------------------------------------
+
+STARTED = "started"
+BATCH_PUSHED = "batch_pushed"
+PAGE_PULLED = "page_pulled"
+FINISHED = "finished"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    pushed: int = 0  # entries the hub answered (applied + duplicates + rejected)
+    applied: int = 0
+    duplicates: int = 0  # the hub had them already (e.g. sent again after a lost answer)
+    rejected: int = 0  # quarantined with the hub's reason
+    pulled: int = 0  # changes received
+    cursor: int = 0  # the pull cursor at the end
+    duration_s: float = 0.0
+    skipped: int = 0  # changes received that do not concern this device, or that it could not use
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line for people, e.g. for `field-app sync`."""
+        return _(
+            "sent {pushed} ({applied} new, {duplicates} already there, {rejected} refused), "
+            "received {pulled} changes, cursor {cursor}, {seconds} s"
+        ).format(
+            pushed=self.pushed,
+            applied=self.applied,
+            duplicates=self.duplicates,
+            rejected=self.rejected,
+            pulled=self.pulled,
+            cursor=self.cursor,
+            seconds=f"{self.duration_s:.1f}",
+        )
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """Progress of one sync. `batch`/`batches` count push batches (`batches` is estimated at the start),
+    `sent`/`to_send` entries; `pulled` counts changes received so far."""
+
+    kind: str  # STARTED, BATCH_PUSHED, PAGE_PULLED, FINISHED, FAILED
+    batch: int = 0
+    batches: int = 0
+    sent: int = 0
+    to_send: int = 0
+    pulled: int = 0
+    report: SyncReport | None = None
+    result: str | None = None  # for FAILED: sync_state.OFFLINE, FAILED or REFUSED
+    error: str | None = None  # for FAILED: what went wrong, in words
+    retry_at: dt.datetime | None = None  # for FAILED: the next attempt
+
+    @property
+    def progress(self) -> float | None:
+        """How far the push has got (0…1), when there is something to send; None otherwise."""
+        if self.to_send <= 0:
+            return None
+        return min(1.0, self.sent / self.to_send)
+
+
+Listener = Callable[[SyncEvent], None]
+
+
+# --- enrolment -----------------------------------------------------------------------------------------------
+
+
+def enrol(
+    db: sqlite_utils.Database,
+    hub_url: str,
+    code: str,
+    *,
+    device_name: str | None = None,
+    clock: Clock = utc_now,
+    transport: httpx.BaseTransport | None = None,
+) -> SyncState:
+    """Enrol this device with the hub at `hub_url` using a one-time code; store and return the new state.
+    AuthError when the code is refused, SyncError when the hub cannot be reached."""
+    hub_url = hub_url.strip().rstrip("/")
+    if not hub_url.startswith(("http://", "https://")):
+        raise SyncError(_("the hub address must start with http:// or https://"))
+    with HubClient(hub_url, transport=transport) as client:
+        answer = client.enrol(code, device_name)
+    return sync_state.save_enrolment(
+        db,
+        hub_url=hub_url,
+        hub_id=answer.hub_id,
+        device_id=answer.device_id,
+        token=answer.token,
+        role=answer.role,
+        region=answer.region,
+        now=clock(),
+    )
+
+
+def client_for(db: sqlite_utils.Database, *, transport: httpx.BaseTransport | None = None) -> HubClient:
+    """A client for the hub this device is enrolled with (NotEnrolled otherwise)."""
+    state = sync_state.require(db)
+    return HubClient(state.hub_url, token=state.token, transport=transport)
+
+
+def next_due(state: SyncState | None, now: dt.datetime, interval_s: float = INTERVAL_S) -> dt.datetime | None:
+    """When the next automatic sync should run: now if never tried, `interval_s` after a success, at the backoff
+    time after a failure; None when the device is not enrolled."""
+    if state is None:
+        return None
+    if state.last_result is None or state.last_attempt_at is None:
+        return now
+    if state.last_result == sync_state.OK:
+        return state.last_attempt_at + dt.timedelta(seconds=interval_s)
+    return state.next_attempt_at or now
+
+
+# --- the engine ----------------------------------------------------------------------------------------------
+
+
+class SyncEngine:
+    """One device's sync with its hub; `sync_once()` does a whole push + pull (see the module doc)."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        client: HubClient,
+        clock: Clock = utc_now,
+        rng: backoff.Uniform | None = None,
+        *,
+        listener: Listener | None = None,
+        batch_size: int = MAX_BATCH,
+        page_size: int = MAX_PULL,
+    ):
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self.rng: backoff.Uniform = rng or random.Random()
+        self.listeners: list[Listener] = [listener] if listener else []
+        self.batch_size = max(1, min(batch_size, MAX_BATCH))
+        self.page_size = max(1, min(page_size, MAX_PULL))
+
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def _emit(self, event: SyncEvent) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken progress display must not break the sync
+                log.exception("sync listener failed on %s", event.kind)
+
+    def sync_once(self) -> SyncReport:
+        """Push everything pending, then pull until up to date. SyncError / AuthError on failure (recorded)."""
+        started = self.clock()
+        state = sync_state.require(self.db)
+        counts = {"pushed": 0, "applied": 0, "duplicates": 0, "rejected": 0, "pulled": 0, "skipped": 0}
+        try:
+            self._push(counts)
+            cursor = self._pull(state.cursor, counts)
+        except AuthError as exc:
+            self._failed(state, sync_state.REFUSED, exc, None)
+            raise
+        except HubUnreachable as exc:
+            self._failed(state, sync_state.OFFLINE, exc, exc.retry_after)
+            raise
+        except HubError as exc:
+            self._failed(state, sync_state.FAILED, exc, exc.retry_after)
+            raise
+        except SyncError as exc:
+            self._failed(state, sync_state.FAILED, exc, None)
+            raise
+        except (FieldAppError, sqlite3.Error) as exc:  # e.g. the local database was locked or could not be written
+            self._failed(state, sync_state.FAILED, exc, None)
+            raise SyncError(_("the local database could not be updated: {reason}").format(reason=exc)) from exc
+        finished = self.clock()
+        report = SyncReport(cursor=cursor, duration_s=max(0.0, (finished - started).total_seconds()), **counts)
+        sync_state.record_success(self.db, now=finished, report=report.as_dict())
+        self._emit(SyncEvent(FINISHED, sent=report.pushed, to_send=report.pushed, pulled=report.pulled, report=report))
+        return report
+
+    def _failed(self, state: SyncState, result: str, exc: Exception, retry_after: float | None) -> None:
+        now = self.clock()
+        current = sync_state.load(self.db) or state
+        failures = current.failures + 1
+        retry_at = backoff.next_attempt(now, failures, self.rng, retry_after=retry_after)
+        try:
+            sync_state.record_failure(self.db, now=now, result=result, error=str(exc), next_attempt_at=retry_at)
+        except Exception:  # the database itself may be what failed: keep the original error
+            log.exception("could not record the sync failure")
+        self._emit(SyncEvent(FAILED, result=result, error=str(exc), retry_at=retry_at))
+
+    # --- push --------------------------------------------------------------------------------------------
+
+    def _push(self, counts: dict[str, int]) -> None:
+        to_send = outbox.pending_count(self.db)
+        batches = math.ceil(to_send / self.batch_size)
+        self._emit(SyncEvent(STARTED, batches=batches, to_send=to_send))
+        size, after, batch_no = self.batch_size, 0, 0
+        while True:
+            batch = outbox.entries(self.db, "pending", after=after, limit=size)
+            if not batch:
+                return
+            ops, invalid = _ops(batch)
+            with self.db.atomic():
+                outbox.count_attempt(self.db, [e.op_id for e in batch])
+                for entry, problem in invalid:  # cannot even be put on the wire: the hub would refuse it too
+                    outbox.quarantine(self.db, entry.op_id, code="invalid_payload", reason=problem, now=self.clock())
+            counts["pushed"] += len(invalid)
+            counts["rejected"] += len(invalid)
+            batch = [e for e in batch if e.op_id in {op.op_id for op in ops}]
+            if not ops:
+                after = max(e.seq for e, _problem in invalid)
+                continue
+            try:
+                answer = self.client.push(ops)
+            except HubRefused as exc:
+                if exc.status not in SPLIT_STATUSES:
+                    raise
+                if len(batch) > 1:
+                    size = max(1, len(batch) // 2)  # the same entries again, in halves
+                    continue
+                with self.db.atomic():
+                    outbox.quarantine(
+                        self.db, batch[0].op_id, code=exc.code or "invalid_payload", reason=str(exc), now=self.clock()
+                    )
+                counts["pushed"] += 1
+                counts["rejected"] += 1
+                after = batch[0].seq
+                continue
+            self._checkpoint(batch, answer.results, counts)
+            after = batch[-1].seq
+            size = min(self.batch_size, size * 2)
+            batch_no += 1
+            self._emit(
+                SyncEvent(
+                    BATCH_PUSHED,
+                    batch=batch_no,
+                    batches=max(batches, batch_no),
+                    sent=counts["pushed"],
+                    to_send=max(to_send, counts["pushed"]),
+                )
+            )
+
+    def _checkpoint(self, batch: list[OutboxEntry], results: list[OpResult], counts: dict[str, int]) -> None:
+        """Record the hub's answer for one batch, all in one transaction."""
+        ours = {e.op_id for e in batch}
+        answered = {r.op_id: r for r in results if r.op_id in ours}
+        now = self.clock()
+        with self.db.atomic():
+            done = [i for i, r in answered.items() if r.result in ("applied", "duplicate")]
+            outbox.mark_done(self.db, done)
+            for op_id, r in answered.items():
+                if r.result == "rejected":
+                    outbox.quarantine(self.db, op_id, code=r.code or "rejected", reason=r.reason or "", now=now)
+        for r in answered.values():
+            counts["pushed"] += 1
+            counts["applied" if r.result == "applied" else "duplicates" if r.result == "duplicate" else "rejected"] += 1
+        if len(answered) < len(batch):  # left pending: sent again next time
+            raise HubError(_("the hub answered {n} of {total} entries").format(n=len(answered), total=len(batch)))
+
+    # --- pull --------------------------------------------------------------------------------------------
+
+    def _pull(self, cursor: int, counts: dict[str, int]) -> int:
+        while True:
+            page = self.client.pull(cursor, self.page_size)
+            with self.db.atomic():
+                for change in page.changes:
+                    if not self._apply(change):
+                        counts["skipped"] += 1
+                sync_state.set_cursor(self.db, page.next_cursor)
+            counts["pulled"] += len(page.changes)
+            self._emit(SyncEvent(PAGE_PULLED, sent=counts["pushed"], pulled=counts["pulled"]))
+            if not page.has_more:
+                return page.next_cursor
+            if page.next_cursor <= cursor:
+                raise HubError(_("the hub's change log did not move forward (cursor {n})").format(n=cursor))
+            cursor = page.next_cursor
+
+    def _apply(self, change: Change) -> bool:
+        """Apply one change (inside the page's transaction); False when it was skipped."""
+        try:
+            return apply_change(self.db, change)
+        except (pydantic.ValidationError, ValidationError) as exc:
+            log.warning("skipped change %s (%s %s): %s", change.seq, change.entity, change.id, exc)
+            return False
+
+
+def apply_change(db: sqlite_utils.Database, change: Change) -> bool:
+    """Apply one pulled change to the local database; False when it does not concern this device (an event for a
+    referral made elsewhere) or changes nothing it can use. Raises pydantic/our ValidationError on bad data."""
+    data = change.data or {}
+    match change.entity, change.op:
+        case "organization", "upsert":
+            put_organization(db, Organization.model_validate(data))
+            return True
+        case "organization", "delete":
+            remove_organization(db, change.id)
+            return True
+        case "locality", "upsert":
+            put_locality(db, Locality.model_validate(data))
+            return True
+        case "locality", "delete":
+            return remove_locality(db, change.id)
+        case "referral_event", "upsert":
+            fields = {k: v for k, v in data.items() if k in ReferralEvent.model_fields}
+            event = ReferralEvent.model_validate(fields)
+            return merge_event(db, event) or _known_event(db, event.id)
+    return False
+
+
+def _known_event(db: sqlite_utils.Database, event_id: str) -> bool:
+    return db.execute("SELECT 1 FROM referral_events WHERE id = ?", [event_id]).fetchone() is not None
+
+
+def _ops(batch: list[OutboxEntry]) -> tuple[list[Op], list[tuple[OutboxEntry, str]]]:
+    """The batch as wire ops, and the entries that are not valid ops (with why)."""
+    ops: list[Op] = []
+    invalid: list[tuple[OutboxEntry, str]] = []
+    for entry in batch:
+        try:
+            ops.append(
+                Op.model_validate(
+                    {
+                        "op_id": entry.op_id,
+                        "entity": entry.entity,
+                        "entity_id": entry.entity_id,
+                        "op": entry.op,
+                        "payload": entry.payload,
+                        "base_version": entry.base_version,
+                    }
+                )
+            )
+        except pydantic.ValidationError as exc:
+            invalid.append((entry, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())))
+    return ops, invalid

@@ -1,0 +1,398 @@
+"""Sync as the agent sees it: the status line on home, the sync screen (refused entries), the enrolment form,
+and the runner that syncs in the background — plain Python, tested without Flet.
+
+- `SyncViewModel` reads the sync state and the outbox (on the screens' database connection) and follows a sync in
+  progress through the engine's events: offline / syncing / failed / up to date, what waits, the last sync.
+- `SyncRunner` syncs on its OWN connection, in a worker thread, one sync at a time: at start, every few minutes
+  while the app is open, at the backoff time after a failure (so the first success after failures is the sync
+  "on reconnect"), and at once when asked ("Sync now", a page reconnecting, a new enrolment).
+- `EnrolViewModel` checks the hub address and code, then enrols (the network call runs in a worker thread).
+Event callbacks arrive on the worker thread: the composition root hands `on_change` listeners that hop back to
+the page's event loop before touching controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import sqlite_utils
+from babel.dates import format_date as babel_date
+from babel.dates import format_time as babel_time
+
+from field_app.errors import AuthError, FieldAppError, NotFound, SyncError
+from field_app.i18n import BABEL_LOCALES, _, language
+from field_app.labels import SYNC_ROLES, label
+from field_app.storage import outbox, sync_state
+from field_app.storage.referrals import get_referral
+from field_app.storage.returnees import get_returnee
+from field_app.storage.sync_state import SyncState
+from field_app.sync import backoff, quarantine
+from field_app.sync.engine import (
+    BATCH_PUSHED,
+    FAILED,
+    FINISHED,
+    INTERVAL_S,
+    PAGE_PULLED,
+    STARTED,
+    SyncEngine,
+    SyncEvent,
+    SyncReport,
+    client_for,
+    enrol,
+    next_due,
+)
+from field_app.ui.viewmodels.common import Clock
+
+log = logging.getLogger(__name__)
+
+# What the status line says (phases).
+NOT_ENROLLED = "not_enrolled"
+NEVER = "never"  # enrolled, not synced yet
+SYNCING = "syncing"
+UP_TO_DATE = "up_to_date"
+OFFLINE = "offline"
+FAILED_PHASE = "failed"
+REFUSED = "refused"
+
+
+def when_text(value: dt.datetime, now: dt.datetime) -> str:
+    """A past moment as the agent reads it: "today at 10:05", or "1 June 2025 at 10:05" (Mali keeps UTC)."""
+    locale = BABEL_LOCALES[language()]
+    value, now = value.astimezone(dt.UTC), now.astimezone(dt.UTC)
+    time = babel_time(value.time(), format="short", locale=locale)
+    if value.date() == now.date():
+        return _("today at {time}").format(time=time)
+    return _("{date} at {time}").format(date=babel_date(value.date(), format="long", locale=locale), time=time)
+
+
+class SyncViewModel:
+    """The sync status line and screen. `refresh()` re-reads the database; `on_event` follows a running sync."""
+
+    def __init__(self, db: sqlite_utils.Database, clock: Clock):
+        self._db = db
+        self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
+        self.state: SyncState | None = None
+        self.pending = 0
+        self.refused: list[RefusedRow] = []
+        self.syncing = False
+        self.progress: float | None = None  # of the push, while syncing (None: not known)
+        self.pulled = 0
+        self.message = ""
+        self.refresh()
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.state = sync_state.load(self._db)
+        self.pending = outbox.pending_count(self._db)
+        self.refused = [_refused_row(self._db, q) for q in quarantine.items(self._db)]
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """`listener()` runs after each change (from the sync's worker thread: hop to the UI loop yourself)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a closed page must not stop the sync
+                log.exception("sync listener failed")
+
+    def on_event(self, event: SyncEvent) -> None:
+        """The engine's progress (called on the worker thread)."""
+        if event.kind == STARTED:
+            self.syncing, self.progress, self.pulled = True, (0.0 if event.to_send else None), 0
+        elif event.kind == BATCH_PUSHED:
+            self.progress = event.progress
+        elif event.kind == PAGE_PULLED:
+            self.pulled = event.pulled
+        elif event.kind in (FINISHED, FAILED):
+            self.syncing, self.progress = False, None
+        self._changed()
+
+    def finished(self) -> None:
+        """A sync (or an enrolment) ended: re-read what it changed and tell the listeners."""
+        self.syncing, self.progress = False, None
+        self.refresh()
+        self._changed()
+
+    # --- what the screens show -------------------------------------------------------------------------------
+
+    @property
+    def enrolled(self) -> bool:
+        return self.state is not None
+
+    @property
+    def phase(self) -> str:
+        state = self.state
+        if state is None:
+            return NOT_ENROLLED
+        if self.syncing:
+            return SYNCING
+        match state.last_result:
+            case None:
+                return NEVER
+            case sync_state.OK:
+                return UP_TO_DATE
+            case sync_state.OFFLINE:
+                return OFFLINE
+            case sync_state.REFUSED:
+                return REFUSED
+        return FAILED_PHASE
+
+    @property
+    def status_text(self) -> str:
+        now = self._clock()
+        retry = self.state.next_attempt_at if self.state else None
+        retry_words = when_text(retry, now) if retry and retry > now else _("soon")
+        match self.phase:
+            case "not_enrolled":
+                return _("Not connected to a hub yet")
+            case "never":
+                return _("Not synced yet")
+            case "syncing":
+                return _("Syncing…")
+            case "up_to_date":
+                return _("Up to date")
+            case "offline":
+                return _("Offline: will try again {when}").format(when=retry_words)
+            case "refused":
+                return _("The hub refused this phone: enrol it again")
+        return _("Sync failed: will try again {when}").format(when=retry_words)
+
+    @property
+    def pending_text(self) -> str:
+        if self.pending == 0:
+            return _("Nothing waiting to be sent")
+        return _("{n} waiting to be sent").format(n=self.pending)
+
+    @property
+    def last_sync_text(self) -> str:
+        state = self.state
+        if state is None or state.last_success_at is None:
+            return _("Never synced")
+        return _("Last sync: {when}").format(when=when_text(state.last_success_at, self._clock()))
+
+    @property
+    def refused_text(self) -> str:
+        n = len(self.refused)
+        if n == 0:
+            return ""
+        return _("Changes refused by the hub: {n}").format(n=n)  # no plural forms: the catalogs carry none yet
+
+    @property
+    def error_text(self) -> str:
+        """Why the last sync failed (the engine's words), for the sync screen."""
+        state = self.state
+        if state is None or state.last_result in (None, sync_state.OK):
+            return ""
+        return state.last_error or ""
+
+    @property
+    def can_sync(self) -> bool:
+        return self.enrolled and not self.syncing
+
+    @property
+    def hub_lines(self) -> list[tuple[str, str]]:
+        state = self.state
+        if state is None:
+            return []
+        lines = [
+            (_("Hub"), state.hub_url),
+            (_("This phone"), state.device_id),
+            (_("Role"), label(SYNC_ROLES, state.role)),
+        ]
+        if state.next_attempt_at and self.phase in (OFFLINE, FAILED_PHASE, REFUSED):
+            lines.append((_("Next attempt"), when_text(state.next_attempt_at, self._clock())))
+        return lines
+
+    def retry(self, seq: int) -> None:
+        """Send a refused entry again at the next sync (after the agent fixed the record)."""
+        try:
+            quarantine.retry(self._db, seq)
+            self.message = _("It will be sent again at the next sync.")
+        except NotFound as exc:
+            self.message = str(exc)
+        self.refresh()
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    seq: int
+    what: str  # "Returnee record: Awa Diarra", "Referral: Awa Diarra"
+    why: str  # the reason in the agent's language
+    returnee_id: str | None  # to open the person's record and fix it
+
+
+def _refused_row(db: sqlite_utils.Database, item: quarantine.QuarantinedItem) -> RefusedRow:
+    returnee_id: str | None = None
+    try:
+        if item.entity == "returnee":
+            returnee_id = item.entity_id
+        elif item.entity == "referral":
+            returnee_id = get_referral(db, item.entity_id).referral.returnee_id
+        elif item.entity == "referral_event":
+            row = db.execute(
+                "SELECT r.returnee_id FROM referral_events e JOIN referrals r ON r.id = e.referral_id WHERE e.id = ?",
+                [item.entity_id],
+            ).fetchone()
+            returnee_id = row[0] if row else None
+        who = get_returnee(db, returnee_id).full_name if returnee_id else None
+    except FieldAppError:
+        who, returnee_id = None, None
+    what = f"{item.what}: {who}" if who else item.what
+    return RefusedRow(item.seq, what, item.message, returnee_id)
+
+
+class SyncRunner:
+    """Runs syncs for the app: `run()` is the background loop (an asyncio task), `request()` asks for a sync now,
+    `sync_blocking()` does one sync (on the runner's own database connection). One sync at a time."""
+
+    def __init__(
+        self,
+        open_db: Callable[[], sqlite_utils.Database],
+        clock: Clock,
+        rng: backoff.Uniform,
+        vm: SyncViewModel,
+        *,
+        interval_s: float = INTERVAL_S,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self._open_db = open_db
+        self._db: sqlite_utils.Database | None = None
+        self._clock = clock
+        self._rng = rng
+        self.vm = vm
+        self.interval_s = interval_s
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+        self.last_error: FieldAppError | None = None
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            self._db = self._open_db()
+        return self._db
+
+    def sync_blocking(self) -> SyncReport | None:
+        """One whole sync now (blocking: call it from a worker thread); None when not enrolled, or when it failed
+        (then `last_error` says why; the failure and the next attempt are in the sync state)."""
+        with self._lock:
+            try:
+                if sync_state.load(self.db) is None:
+                    return None
+                with client_for(self.db, transport=self._transport) as client:
+                    engine = SyncEngine(self.db, client, self._clock, self._rng, listener=self.vm.on_event)
+                    report = engine.sync_once()
+                self.last_error = None
+                return report
+            except (SyncError, AuthError) as exc:
+                self.last_error = exc
+                return None
+            except FieldAppError as exc:  # e.g. the database could not be opened
+                self.last_error = exc
+                log.warning("sync could not run: %s", exc)
+                return None
+            finally:
+                self.vm.finished()
+
+    def seconds_until_due(self) -> float | None:
+        """How long until the next automatic sync (0: now); None when not enrolled."""
+        now = self._clock()
+        due = next_due(sync_state.load(self.db), now, self.interval_s)
+        return None if due is None else max(0.0, (due - now).total_seconds())
+
+    def request(self) -> None:
+        """Sync as soon as possible ("Sync now", a new enrolment, the page reconnecting). Thread-safe."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.request()
+
+    async def run(self) -> None:
+        """The background loop: sync at start, then whenever due or asked, until `stop()`."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        first = True
+        while not self._stopped:
+            try:
+                wait = 0.0 if first else await asyncio.to_thread(self.seconds_until_due)
+            except Exception:  # e.g. the database could not be read: try again in a while
+                log.exception("could not read the sync state")
+                wait = self.interval_s
+            first = False
+            if wait is None or wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)  # None: until asked
+            self._wake.clear()
+            if self._stopped:
+                break
+            try:
+                await asyncio.to_thread(self.sync_blocking)
+            except Exception:  # a bug must not end background syncing for the session: log it, go on
+                log.exception("background sync failed")
+                await asyncio.sleep(backoff.CAP_S / 10)
+
+
+class EnrolViewModel:
+    """The enrolment form: hub address and one-time code → this phone's device id and token (stored)."""
+
+    def __init__(self, db: sqlite_utils.Database, clock: Clock, transport: httpx.BaseTransport | None = None):
+        self._db = db
+        self._clock = clock
+        self._transport = transport
+        state = sync_state.load(db)
+        self.hub_url = state.hub_url if state else ""
+        self.code = ""
+        self.errors: dict[str, str] = {}
+        self.message = ""
+        self.enrolled_as: str | None = None
+        self.busy = False
+
+    def check(self) -> bool:
+        """Both fields filled in, the address an http(s) URL; problems in `errors` by field."""
+        self.errors = {}
+        url = self.hub_url.strip()
+        if not url:
+            self.errors["hub_url"] = _("Enter the hub's address.")
+        elif not url.startswith(("http://", "https://")):
+            self.errors["hub_url"] = _("The address starts with http:// or https://")
+        if not self.code.strip():
+            self.errors["code"] = _("Enter the code given by the hub's operator.")
+        return not self.errors
+
+    def submit(self) -> bool:
+        """Enrol (blocking: the network call; run it in a worker thread). True when this phone is enrolled."""
+        self.message = ""
+        if not self.check():
+            return False
+        self.busy = True
+        try:
+            state = enrol(
+                self._db, self.hub_url.strip(), self.code.strip(), clock=self._clock, transport=self._transport
+            )
+        except AuthError:
+            self.errors["code"] = _("The hub refused this code: check it, or ask for a new one.")
+            return False
+        except SyncError as exc:
+            self.errors["hub_url"] = _("The hub could not be reached: {reason}").format(reason=exc)
+            return False
+        finally:
+            self.busy = False
+        self.enrolled_as = state.device_id
+        self.code = ""
+        self.message = _("This phone is enrolled. It syncs with the hub from now on.")
+        return True

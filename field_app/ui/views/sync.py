@@ -1,0 +1,215 @@
+"""Sync on screen: the status panel on home, the sync screen (hub, refused changes, "Send again"), enrolment.
+
+The panel and the sync screen are redrawn in place while a sync runs (`redraw()` updates their controls; the
+composition root then updates the page), so the status line is current without rebuilding the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flet as ft
+
+from field_app.i18n import _
+from field_app.ui import routes
+from field_app.ui.viewmodels.sync import (
+    FAILED_PHASE,
+    NOT_ENROLLED,
+    OFFLINE,
+    REFUSED,
+    SYNCING,
+    UP_TO_DATE,
+    EnrolViewModel,
+    SyncViewModel,
+)
+from field_app.ui.views.common import Nav, button, handler, heading, note, screen
+
+ICONS = {
+    NOT_ENROLLED: (ft.Icons.CLOUD_OFF, ft.Colors.ON_SURFACE_VARIANT),
+    SYNCING: (ft.Icons.SYNC, ft.Colors.PRIMARY),
+    UP_TO_DATE: (ft.Icons.CLOUD_DONE, ft.Colors.GREEN_800),
+    OFFLINE: (ft.Icons.CLOUD_OFF, ft.Colors.BROWN_700),
+    FAILED_PHASE: (ft.Icons.ERROR_OUTLINE, ft.Colors.ERROR),
+    REFUSED: (ft.Icons.BLOCK, ft.Colors.ERROR),
+}
+
+
+@dataclass
+class SyncPanel:
+    """The status line: icon AND words, what waits, the last sync, a progress bar while syncing, "Sync now"."""
+
+    control: ft.Control
+    redraw: Callable[[], None]
+
+
+def sync_panel(vm: SyncViewModel, nav: Nav, sync_now: Callable[[], None], *, details: bool = True) -> SyncPanel:
+    icon = ft.Icon(ft.Icons.SYNC)
+    status = ft.Text(weight=ft.FontWeight.W_600, size=15, key="sync-status")
+    pending = ft.Text(size=14, key="sync-pending")
+    last = ft.Text(size=13, color=ft.Colors.ON_SURFACE_VARIANT, key="sync-last")
+    refused = ft.Text(size=13, color=ft.Colors.ERROR, key="sync-refused")
+    bar = ft.ProgressBar(semantics_label=_("Sync progress"), key="sync-progress")
+
+    def on_sync_now(e: Any) -> None:
+        vm.syncing = True  # shown at once; the sync's own events follow
+        redraw()
+        sync_now()
+
+    now_button = button(_("Sync now"), on_sync_now, icon=ft.Icons.SYNC, kind="tonal")
+    enrol_button = button(
+        _("Connect to the hub"), handler(lambda: nav.go(routes.ENROL)), icon=ft.Icons.LINK, kind="outlined"
+    )
+    details_button = button(_("Sync details"), handler(lambda: nav.go(routes.SYNC)), kind="text")
+    actions = ft.Row([now_button, enrol_button, *([details_button] if details else [])], wrap=True, spacing=8)
+
+    def redraw() -> None:
+        phase = vm.phase
+        icon.icon, icon.color = ICONS.get(phase, (ft.Icons.SYNC, ft.Colors.PRIMARY))
+        status.value = vm.status_text
+        pending.value = vm.pending_text
+        last.value = vm.last_sync_text
+        last.visible = vm.enrolled
+        refused.value, refused.visible = vm.refused_text, bool(vm.refused)
+        bar.visible = vm.syncing
+        bar.value = vm.progress  # None: indeterminate (pulling, or nothing to send)
+        now_button.visible = vm.enrolled
+        now_button.disabled = not vm.can_sync
+        enrol_button.visible = not vm.enrolled
+
+    redraw()
+    body = ft.Column(
+        [ft.Row([icon, ft.Container(status, expand=True)]), pending, last, refused, bar, actions],
+        spacing=6,
+        tight=True,
+    )
+    card = ft.Container(
+        content=body,
+        padding=12,
+        border_radius=12,
+        bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
+        key="sync",
+    )
+    return SyncPanel(card, redraw)  # no Semantics label around it: it would merge the lines into one
+
+
+def sync_view(vm: SyncViewModel, nav: Nav, sync_now: Callable[[], None]) -> tuple[ft.View, Callable[[], None]]:
+    """The sync screen: the status panel, the hub, why the last sync failed, refused changes with "Send again"."""
+    panel = sync_panel(vm, nav, sync_now, details=False)
+    hub = ft.Column(spacing=2, key="hub")
+    error = note("", color=ft.Colors.ERROR, size=13)
+    message = note("", size=13)
+    rows = ft.Column(spacing=4, key="refused")
+
+    def retry(seq: int) -> None:
+        vm.retry(seq)
+        redraw()
+        sync_now()
+
+    def row(item: Any) -> ft.Control:
+        parts: list[ft.Control] = [
+            ft.Text(item.what, weight=ft.FontWeight.W_600),
+            ft.Text(item.why, size=13, color=ft.Colors.ERROR),
+        ]
+        actions: list[ft.Control] = []
+        if item.returnee_id:
+            rid = item.returnee_id
+            actions.append(button(_("Fix the record"), handler(lambda: nav.go(routes.edit_returnee(rid))), kind="text"))
+        actions.append(button(_("Send again"), handler(lambda: retry(item.seq)), icon=ft.Icons.REPLAY, kind="outlined"))
+        parts.append(ft.Row(actions, wrap=True, alignment=ft.MainAxisAlignment.END))
+        return ft.Column([*parts, ft.Divider(height=1)], spacing=4, key=f"refused-{item.seq}")
+
+    def redraw() -> None:
+        panel.redraw()
+        hub.controls = [ft.Text(f"{k}: {v}", size=13, selectable=True) for k, v in vm.hub_lines]
+        error.value, error.visible = vm.error_text, bool(vm.error_text)
+        message.value, message.visible = vm.message, bool(vm.message)
+        rows.controls = [row(r) for r in vm.refused] or [note(_("No change was refused by the hub."))]
+
+    redraw()
+    again = button(
+        _("Connect to another hub") if vm.enrolled else _("Connect to the hub"),
+        handler(lambda: nav.go(routes.ENROL)),
+        icon=ft.Icons.LINK,
+        kind="text",
+    )
+    controls: list[ft.Control] = [
+        panel.control,
+        error,
+        message,
+        hub,
+        heading(_("Changes refused by the hub")),
+        note(_("Fix the record, then send it again. The rest of the queue is not held up."), size=13),
+        rows,
+        again,
+    ]
+    return screen(routes.SYNC, _("Sync"), controls), redraw
+
+
+def enrol_view(vm: EnrolViewModel, nav: Nav, on_enrolled: Callable[[], None]) -> ft.View:
+    """Enrol this phone: the hub's address and the one-time code given by the hub's operator."""
+    url = ft.TextField(
+        label=_("Hub address"),
+        value=vm.hub_url,
+        hint_text="http://192.168.1.10:8700",
+        keyboard_type=ft.KeyboardType.URL,
+        on_change=lambda e: setattr(vm, "hub_url", e.control.value or ""),
+        key="hub_url",
+    )
+    code = ft.TextField(
+        label=_("Enrolment code"),
+        value=vm.code,
+        capitalization=ft.TextCapitalization.CHARACTERS,
+        on_change=lambda e: setattr(vm, "code", e.control.value or ""),
+        key="code",
+    )
+    message = note("", color=ft.Colors.GREEN_800)
+    busy = ft.ProgressBar(visible=False, semantics_label=_("Connecting"))
+
+    def show() -> None:
+        url.error = vm.errors.get("hub_url")
+        code.error = vm.errors.get("code")
+        code.value = vm.code
+        message.value, message.visible = vm.message, bool(vm.message)
+        busy.visible = vm.busy
+
+    async def submit(e: Any) -> None:
+        vm.hub_url, vm.code = url.value or "", code.value or ""
+        if not vm.check():
+            show()
+            return
+        vm.busy = True
+        show()
+        with_page_update(e)
+        ok = await asyncio.to_thread(vm.submit)
+        show()
+        if ok:
+            on_enrolled()
+            nav.go(routes.HOME)
+
+    show()
+    controls: list[ft.Control] = [
+        note(_("Ask the hub's operator for a one-time code.")),
+        note(
+            _("This phone then sends what it has queued to the hub, and receives status changes and directory updates.")
+        ),
+        url,
+        code,
+        busy,
+        message,
+        button(_("Connect this phone"), submit, icon=ft.Icons.LINK, big=True),
+    ]
+    return screen(routes.ENROL, _("Connect to the hub"), controls)
+
+
+def with_page_update(e: Any) -> None:
+    """Show the 'busy' state before a long wait (the page updates by itself only when the handler returns)."""
+    control = getattr(e, "control", None)
+    try:
+        page = control.page if control is not None else None
+    except RuntimeError:  # built off-page (tests)
+        page = None
+    if page is not None:
+        page.update()
