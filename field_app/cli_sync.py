@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import signal
 import time
 from typing import Any
 
@@ -102,9 +103,21 @@ def _stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _stop_on_signals() -> None:
+    """Ctrl+C (SIGINT) and SIGTERM end the loop cleanly, even when started from a shell that ignores SIGINT
+    (a background job inherits SIGINT ignored; a service manager stops with SIGTERM)."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _loop(db: sqlite_utils.Database, interval: float) -> int:
     """Sync now, then every `interval` seconds, sooner or later after failures (backoff), until Ctrl+C. A refused
     token stops it (AuthError: it will not start working by itself)."""
+    _stop_on_signals()
     first = True
     try:
         while True:
