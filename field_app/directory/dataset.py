@@ -33,7 +33,7 @@ def default_db_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "db"
 
 
-def _field_path(loc: Iterable[int | str]) -> str:
+def field_path(loc: Iterable[int | str]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -41,7 +41,7 @@ def _field_path(loc: Iterable[int | str]) -> str:
 
 
 def _pydantic_problems(exc: pydantic.ValidationError, file: str) -> list[Problem]:
-    return [Problem(_field_path(err["loc"]), err["msg"], file) for err in exc.errors()]
+    return [Problem(field_path(err["loc"]), err["msg"], file) for err in exc.errors()]
 
 
 def load_organization(path: Path, label: str | None = None) -> Organization:
@@ -59,7 +59,7 @@ def load_organization(path: Path, label: str | None = None) -> Organization:
         org = Organization.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError(_pydantic_problems(exc, label)) from exc
-    problems = _phone_problems(org, label)
+    problems = phone_problems(org, label)
     if path.stem != org.id:
         problems.append(Problem("id", f"must match the file name ({path.stem})", label))
     if problems:
@@ -67,7 +67,7 @@ def load_organization(path: Path, label: str | None = None) -> Organization:
     return org
 
 
-def _phone_problems(org: Organization, label: str) -> list[Problem]:
+def phone_problems(org: Organization, label: str) -> list[Problem]:
     problems: list[Problem] = []
 
     def check(phone: Phone, where: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pydantic
 
 from field_app.directory.build import content_hash
-from field_app.directory.dataset import _field_path, _phone_problems, load_dataset
+from field_app.directory.dataset import field_path, load_dataset, phone_problems
 from field_app.domain.directory import Locality, Organization
 from field_app.errors import Problem, ValidationError
 from field_app.hub import changes
@@ -64,8 +64,8 @@ def validate_organization(raw: Any, known: dict[str, Locality], *, label: str = 
     try:
         org = Organization.model_validate(raw)
     except pydantic.ValidationError as exc:
-        raise ValidationError([Problem(_field_path(e["loc"]), e["msg"], label) for e in exc.errors()]) from exc
-    problems = _phone_problems(org, label)
+        raise ValidationError([Problem(field_path(e["loc"]), e["msg"], label) for e in exc.errors()]) from exc
+    problems = phone_problems(org, label)
     for i, loc in enumerate(org.locations):
         place = known.get(loc.locality)
         if place is None:
