@@ -202,3 +202,8 @@ def reason_message(reason: Reason) -> str:
     }
     template = REASONS.get(reason.code)
     return _(template).format(**words) if template else reason.code
+
+
+def pending_words(n: int) -> str:
+    """How many changes wait on this phone for the hub, in words."""
+    return _("Nothing waiting to be sent") if n == 0 else _("{n} waiting to be sent").format(n=n)

@@ -8,16 +8,8 @@ import sqlite_utils
 
 from field_app.directory.search import resolve_place, search
 from field_app.errors import NotFound
-from field_app.i18n import N_, _, format_km
-
-PATHWAY_LABELS = {
-    "formation": N_("Training"),
-    "entrepreneuriat": N_("Entrepreneurship"),
-    "financement": N_("Financing"),
-    "emploi": N_("Employment"),
-    "social": N_("Social support"),
-    "institutionnel": N_("Institutional"),
-}
+from field_app.i18n import _, format_km
+from field_app.labels import PATHWAYS, label
 
 
 @dataclass(frozen=True)
@@ -82,7 +74,7 @@ class DirectoryViewModel:
                         None,
                         [
                             h.organization,
-                            _(PATHWAY_LABELS.get(h.pathway, h.pathway)),
+                            label(PATHWAYS, h.pathway),
                             h.town,
                             _("national") if h.region == "national" else h.region if h.region != h.town else None,
                         ],

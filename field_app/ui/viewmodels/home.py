@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from field_app.i18n import _, format_date
+from field_app.labels import pending_words
 from field_app.storage.outbox import pending_count
 from field_app.storage.returnees import list_returnees
 from field_app.ui.viewmodels.common import Clock, person_line
@@ -46,9 +47,7 @@ class HomeViewModel:
 
     @property
     def pending_text(self) -> str:
-        if self.pending == 0:
-            return _("Nothing waiting to be sent")
-        return _("{n} waiting to be sent").format(n=self.pending)
+        return pending_words(self.pending)
 
     @property
     def recent_title(self) -> str:

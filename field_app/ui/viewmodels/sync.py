@@ -28,7 +28,7 @@ from babel.dates import format_time as babel_time
 
 from field_app.errors import AuthError, FieldAppError, NotFound, SyncError
 from field_app.i18n import BABEL_LOCALES, _, language
-from field_app.labels import SYNC_ROLES, label
+from field_app.labels import SYNC_ROLES, label, pending_words
 from field_app.storage import outbox, sync_state
 from field_app.storage.referrals import get_referral
 from field_app.storage.returnees import get_returnee
@@ -170,9 +170,7 @@ class SyncViewModel:
 
     @property
     def pending_text(self) -> str:
-        if self.pending == 0:
-            return _("Nothing waiting to be sent")
-        return _("{n} waiting to be sent").format(n=self.pending)
+        return pending_words(self.pending)
 
     @property
     def last_sync_text(self) -> str:
