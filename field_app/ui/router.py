@@ -33,7 +33,7 @@ from field_app.ui.views.referral import referral_view, slip_view
 from field_app.ui.views.referrals import referrals_view
 from field_app.ui.views.returnee_form import returnee_form_view
 from field_app.ui.views.service_detail import service_detail_view
-from field_app.ui.views.sync import enrol_view, sync_panel, sync_view
+from field_app.ui.views.sync import enrol_view, sync_badge, sync_panel, sync_view
 
 
 class Router:
@@ -93,6 +93,12 @@ class Router:
             self._models.pop(key, None)
             view = self._problem(key, exc)
         view.route = key
+        if key not in (routes.HOME, routes.SYNC) and isinstance(view.appbar, ft.AppBar):
+            if refresh:
+                self.sync_vm.refresh()  # the count waiting may have changed on the screen before
+            badge, redraw = sync_badge(self.sync_vm, self._nav)
+            view.appbar.actions = [*(view.appbar.actions or []), badge]
+            self._redraws[key] = redraw
         return view
 
     def _model(self, r: routes.Route) -> Any:

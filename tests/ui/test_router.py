@@ -64,3 +64,28 @@ def test_unknown_records_show_a_way_home(db: sqlite_utils.Database, clock: Clock
         assert view.route == route and "This page cannot be shown." in texts(view)
         fire(button(view, "Back to home"))
     assert recorder.went == ["/", "/", "/"]
+
+
+def test_every_other_screen_shows_the_sync_state_in_its_app_bar(
+    db: sqlite_utils.Database, clock: Clock, fatoumata: Returnee, recorder: NavRecorder
+) -> None:
+    router = Router(db, clock, recorder.nav)
+    page = routes.returnee(fatoumata.id)
+    top = router.views_for(page)[-1]
+    assert top.appbar is not None and top.appbar.actions
+    badge = top.appbar.actions[-1]
+    assert isinstance(badge, ft.Semantics)
+    assert badge.label == f"{router.sync_vm.status_text}. 1 waiting to be sent"  # the returnee's record
+    refer = routes.refer(fatoumata.id, SERVICE)
+    router.views_for(refer)
+    referral = router.model(refer)
+    assert isinstance(referral, ReferralViewModel)
+    referral.set_consent(True)
+    referral.submit()
+    badge = router.views_for(routes.referrals(None))[-1].appbar.actions[-1]  # type: ignore[union-attr,index]
+    assert isinstance(badge, ft.Semantics) and badge.label.endswith("2 waiting to be sent")
+    assert isinstance(badge.content, ft.Container)
+    fire(badge.content)
+    assert recorder.went[-1] == routes.SYNC
+    home = router.views_for("/")[-1]
+    assert home.appbar is not None and not any(isinstance(a, ft.Semantics) for a in home.appbar.actions or [])

@@ -213,3 +213,25 @@ def with_page_update(e: Any) -> None:
         page = None
     if page is not None:
         page.update()
+
+
+def sync_badge(vm: SyncViewModel, nav: Nav) -> tuple[ft.Control, Callable[[], None]]:
+    """The sync state in every other screen's app bar: an icon with the count waiting, named by the status in
+    words (for screen readers), opening the sync screen. Returns the control and its redraw."""
+    icon = ft.Icon(ft.Icons.SYNC, size=22)
+    count = ft.Text(size=13, weight=ft.FontWeight.W_600)
+    box = ft.Container(
+        content=ft.Row([icon, count], spacing=2, tight=True),
+        padding=ft.Padding.symmetric(horizontal=12, vertical=12),  # a 48 px target
+        on_click=handler(lambda: nav.go(routes.SYNC)),
+        border_radius=24,
+    )
+    badge = ft.Semantics(label="", button=True, content=box)
+
+    def redraw() -> None:
+        icon.icon, icon.color = ICONS.get(vm.phase, (ft.Icons.SYNC, ft.Colors.PRIMARY))
+        count.value = str(vm.pending) if vm.pending else ""
+        badge.label = f"{vm.status_text}. {vm.pending_text}"
+
+    redraw()
+    return badge, redraw
