@@ -350,7 +350,15 @@ class SyncEngine:
         try:
             return apply_change(self.db, change)
         except (pydantic.ValidationError, ValidationError) as exc:
-            log.warning("skipped change %s (%s %s): %s", change.seq, change.entity, change.id, exc)
+            # the error's text may quote the change's data (an office's note…): never log it, only where it failed
+            fields = (
+                sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+                if isinstance(exc, pydantic.ValidationError)
+                else sorted({p.field for p in exc.problems})
+            )
+            log.warning(
+                "skipped change %s (%s %s): invalid %s", change.seq, change.entity, change.id, ", ".join(fields)
+            )
             return False
 
 

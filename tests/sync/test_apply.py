@@ -215,3 +215,20 @@ def test_a_conflict_keeps_both_events_and_flags_the_late_one(device: sqlite_util
     assert len(stored.events) == 3
     flagged = device.execute("SELECT flagged FROM referrals WHERE id = ?", [rid]).fetchone()[0]
     assert accepted.id in flagged
+
+
+def test_a_skipped_change_is_logged_without_its_data(
+    device: sqlite_utils.Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Personal data is never logged: an unusable change names where it failed, not what it said."""
+    from field_app.sync.client import HubClient
+    from field_app.sync.engine import SyncEngine
+
+    rid = queued_referral(device)
+    bad = event_change(11, rid, "Fatoumata Traoré, 76 12 34 56", NOW)  # a kind no device knows, quoting a person
+    with HubClient("http://127.0.0.1:9", token="unused") as client, caplog.at_level("WARNING"):
+        engine = SyncEngine(device, client)
+        assert engine._apply(bad) is False
+    assert "invalid kind" in caplog.text
+    assert "Fatoumata" not in caplog.text and "76 12" not in caplog.text
+    assert len(get_referral(device, rid).events) == 1
