@@ -45,7 +45,7 @@ E = TypeVar("E", bound=StrEnum)
 NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 
 
-class _Invalid(Exception):
+class InvalidField(Exception):
     """One field's problem, already in words."""
 
 
@@ -54,20 +54,20 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _text(value: Any, label: str, *, required: bool, max_length: int) -> str | None:
+def parse_text(value: Any, label: str, *, required: bool, max_length: int) -> str | None:
     if _blank(value):
         if required:
-            raise _Invalid(_("{label} is required.").format(label=label))
+            raise InvalidField(_("{label} is required.").format(label=label))
         return None
     if not isinstance(value, str):
-        raise _Invalid(_("{label} must be text.").format(label=label))
+        raise InvalidField(_("{label} must be text.").format(label=label))
     text = " ".join(value.split())
     if len(text) > max_length:
-        raise _Invalid(_("{label} is too long (at most {n} characters).").format(label=label, n=max_length))
+        raise InvalidField(_("{label} is too long (at most {n} characters).").format(label=label, n=max_length))
     return text
 
 
-def _code(enum: type[E], value: Any, label: str = "") -> E | None:
+def parse_code(enum: type[E], value: Any, label: str = "") -> E | None:
     """The code for `value`, or a problem listing the valid codes. `label` is unused: a Problem already names
     its field, so the message does not repeat it (kept so that callers passing it keep working)."""
     if _blank(value):
@@ -76,23 +76,25 @@ def _code(enum: type[E], value: Any, label: str = "") -> E | None:
         return enum(value)
     except ValueError:
         choices = ", ".join(e.value for e in enum)
-        raise _Invalid(_("Unknown value “{value}” (one of: {choices}).").format(value=value, choices=choices)) from None
+        raise InvalidField(
+            _("Unknown value “{value}” (one of: {choices}).").format(value=value, choices=choices)
+        ) from None
 
 
-def _codes(enum: type[E], value: Any, label: str) -> list[E]:
+def parse_codes(enum: type[E], value: Any, label: str) -> list[E]:
     if _blank(value):
         return []
     if not isinstance(value, list):
-        raise _Invalid(_("{label} must be a list.").format(label=label))
+        raise InvalidField(_("{label} must be a list.").format(label=label))
     found: list[E] = []
     for item in value:
-        code = _code(enum, item, label)
+        code = parse_code(enum, item, label)
         if code is not None and code not in found:
             found.append(code)
     return found
 
 
-def _date(value: Any, label: str, today: dt.date) -> dt.date | None:
+def parse_date(value: Any, label: str, today: dt.date) -> dt.date | None:
     if _blank(value):
         return None
     if isinstance(value, dt.datetime):  # a date picker gives a datetime; comparing it with a date would crash
@@ -103,62 +105,62 @@ def _date(value: Any, label: str, today: dt.date) -> dt.date | None:
         try:
             day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
-            raise _Invalid(_("Not a date (expected YYYY-MM-DD).")) from None
+            raise InvalidField(_("Not a date (expected YYYY-MM-DD).")) from None
     if day > today:
-        raise _Invalid(_("{label} is in the future.").format(label=label))
+        raise InvalidField(_("{label} is in the future.").format(label=label))
     return day
 
 
-def _age(value: Any) -> int | None:
+def parse_age(value: Any) -> int | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
-        raise _Invalid(_("Age must be a whole number of years."))
+        raise InvalidField(_("Age must be a whole number of years."))
     try:
         age = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise _Invalid(_("Age must be a whole number of years.")) from None
+        raise InvalidField(_("Age must be a whole number of years.")) from None
     if not 0 <= age <= 120:
-        raise _Invalid(_("Age must be between 0 and 120."))
+        raise InvalidField(_("Age must be between 0 and 120."))
     return age
 
 
-def _bool(value: Any, label: str) -> bool | None:
+def parse_bool(value: Any, label: str) -> bool | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
         return value
-    raise _Invalid(_("{label} must be yes or no.").format(label=label))
+    raise InvalidField(_("{label} must be yes or no.").format(label=label))
 
 
-def _phone(value: Any) -> str | None:
-    text = _text(value, _("Phone"), required=False, max_length=30)
+def parse_phone(value: Any) -> str | None:
+    text = parse_text(value, _("Phone"), required=False, max_length=30)
     if text is None:
         return None
     e164 = to_e164(text)
     if e164 is None:
-        raise _Invalid(
+        raise InvalidField(
             _("“{value}” is not a valid phone number (e.g. 76 12 34 56 or +223 76 12 34 56).").format(value=text)
         )
     return e164
 
 
-def _region(value: Any) -> Region | None:
+def parse_region(value: Any) -> Region | None:
     if _blank(value):
-        raise _Invalid(_("Region of return is required."))
+        raise InvalidField(_("Region of return is required."))
     wanted = fold(value) if isinstance(value, str) else None
     for region in Region:
         if wanted in (region.value, fold(REGION_NAMES[region])):
             return region
-    raise _Invalid(_("Unknown region “{value}”.").format(value=value))
+    raise InvalidField(_("Unknown region “{value}”.").format(value=value))
 
 
-def _country(value: Any) -> str | None:
+def parse_country(value: Any) -> str | None:
     if _blank(value):
         return None
     code = str(value).strip().upper()
     if len(code) != 2 or code in NOT_COUNTRIES or code not in Locale.parse("en").territories:
-        raise _Invalid(_("“{value}” is not a country code (e.g. LY, DZ, FR).").format(value=value))
+        raise InvalidField(_("“{value}” is not a country code (e.g. LY, DZ, FR).").format(value=value))
     return code
 
 
@@ -182,30 +184,30 @@ def parse_returnee(
     def take(name: str, parse: Callable[[Any], Any]) -> None:
         try:
             values[name] = parse(data.get(name))
-        except _Invalid as exc:
+        except InvalidField as exc:
             problems.append(Problem(name, str(exc)))
 
     unknown = sorted(set(data) - set(FIELDS) - {"id"})
     for name in unknown:
         problems.append(Problem(name, _("unknown field.")))
-    take("given_name", lambda v: _text(v, _("Given name"), required=True, max_length=80))
-    take("family_name", lambda v: _text(v, _("Family name"), required=True, max_length=80))
-    take("sex", lambda v: _required(_code(Sex, v, _("Sex")), _("Sex")))
-    take("birth_date", lambda v: _date(v, _("Birth date"), today))
-    take("age", _age)
-    take("phone", _phone)
-    take("languages", lambda v: _codes(Language, v, _("Languages")))
-    take("region", _region)
-    take("locality", lambda v: _text(v, _("Place of return"), required=False, max_length=80))
-    take("returned_from", _country)
-    take("return_date", lambda v: _date(v, _("Return date"), today))
-    take("education", lambda v: _code(Education, v, _("Education")))
-    take("reads_french", lambda v: _bool(v, _("Reads French")))
-    take("trade_before", lambda v: _text(v, _("Trade before leaving"), required=False, max_length=120))
-    take("sectors", lambda v: _codes(Sector, v, _("Sectors of interest")))
-    take("documents", lambda v: _codes(Document, v, _("Documents held")))
-    take("vulnerabilities", lambda v: _codes(Vulnerability, v, _("Vulnerabilities")))
-    take("consent", lambda v: _bool(v, _("Consent")))
+    take("given_name", lambda v: parse_text(v, _("Given name"), required=True, max_length=80))
+    take("family_name", lambda v: parse_text(v, _("Family name"), required=True, max_length=80))
+    take("sex", lambda v: required(parse_code(Sex, v, _("Sex")), _("Sex")))
+    take("birth_date", lambda v: parse_date(v, _("Birth date"), today))
+    take("age", parse_age)
+    take("phone", parse_phone)
+    take("languages", lambda v: parse_codes(Language, v, _("Languages")))
+    take("region", parse_region)
+    take("locality", lambda v: parse_text(v, _("Place of return"), required=False, max_length=80))
+    take("returned_from", parse_country)
+    take("return_date", lambda v: parse_date(v, _("Return date"), today))
+    take("education", lambda v: parse_code(Education, v, _("Education")))
+    take("reads_french", lambda v: parse_bool(v, _("Reads French")))
+    take("trade_before", lambda v: parse_text(v, _("Trade before leaving"), required=False, max_length=120))
+    take("sectors", lambda v: parse_codes(Sector, v, _("Sectors of interest")))
+    take("documents", lambda v: parse_codes(Document, v, _("Documents held")))
+    take("vulnerabilities", lambda v: parse_codes(Vulnerability, v, _("Vulnerabilities")))
+    take("consent", lambda v: parse_bool(v, _("Consent")))
     _cross_checks(values, problems, localities, today)
     if problems:
         raise ValidationError(problems)
@@ -222,9 +224,9 @@ def parse_returnee(
     )
 
 
-def _required(value: E | None, label: str) -> E:
+def required(value: E | None, label: str) -> E:
     if value is None:
-        raise _Invalid(_("{label} is required.").format(label=label))
+        raise InvalidField(_("{label} is required.").format(label=label))
     return value
 
 

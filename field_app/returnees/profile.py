@@ -15,7 +15,16 @@ from field_app.domain.eligibility import Profile, age_on
 from field_app.domain.vocabulary import Document, Education, Sex
 from field_app.errors import Problem, ValidationError
 from field_app.i18n import _
-from field_app.returnees.form import _age, _bool, _code, _codes, _date, _Invalid, _region, _required
+from field_app.returnees.form import (
+    InvalidField,
+    parse_age,
+    parse_bool,
+    parse_code,
+    parse_codes,
+    parse_date,
+    parse_region,
+    required,
+)
 
 # Required: age or birth_date, sex, region. Optional (unknown when absent, which makes some services
 # "eligible if…" until checked): documents, education, reads_french.
@@ -27,18 +36,18 @@ def parse_profile(data: Mapping[str, Any], *, today: dt.date) -> Profile:
     problems: list[Problem] = [Problem(name, _("unknown field.")) for name in sorted(set(data) - set(PROFILE_FIELDS))]
     values: dict[str, Any] = {}
     parsers: dict[str, Callable[[Any], Any]] = {
-        "age": _age,
-        "birth_date": lambda v: _date(v, _("Birth date"), today),
-        "sex": lambda v: _required(_code(Sex, v, _("Sex")), _("Sex")),
-        "region": _region,
-        "documents": lambda v: _codes(Document, v, _("Documents held")),
-        "education": lambda v: _code(Education, v, _("Education")),
-        "reads_french": lambda v: _bool(v, _("Reads French")),
+        "age": parse_age,
+        "birth_date": lambda v: parse_date(v, _("Birth date"), today),
+        "sex": lambda v: required(parse_code(Sex, v, _("Sex")), _("Sex")),
+        "region": parse_region,
+        "documents": lambda v: parse_codes(Document, v, _("Documents held")),
+        "education": lambda v: parse_code(Education, v, _("Education")),
+        "reads_french": lambda v: parse_bool(v, _("Reads French")),
     }
     for name, parse in parsers.items():
         try:
             values[name] = parse(data.get(name))
-        except _Invalid as exc:
+        except InvalidField as exc:
             problems.append(Problem(name, str(exc)))
     if not {"age", "birth_date"} & {p.field for p in problems}:
         if values["age"] is None and values["birth_date"] is None:
