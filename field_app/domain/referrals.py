@@ -94,6 +94,11 @@ class ReferralState:
     flagged: tuple[str, ...]  # ids of events that were not allowed when they came
 
 
+def in_order(events: list[ReferralEvent]) -> list[ReferralEvent]:
+    """Events in the order every device and the hub fold them: `created` first, then by time, then by id."""
+    return sorted(events, key=lambda e: (e.kind is not EventKind.CREATED, e.at, e.id))
+
+
 def fold(events: list[ReferralEvent]) -> ReferralState:
     """The status after `events`; disallowed events are flagged and skipped.
 
@@ -102,7 +107,7 @@ def fold(events: list[ReferralEvent]) -> ReferralState:
     """
     status: ReferralStatus | None = None
     flagged: list[str] = []
-    for event in sorted(events, key=lambda e: (e.kind is not EventKind.CREATED, e.at, e.id)):
+    for event in in_order(events):
         if event.kind is EventKind.CREATED:
             if status is None:
                 status = ReferralStatus.QUEUED

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from field_app.domain.referrals import EventKind, Referral, ReferralEvent, ReferralState, fold
+from field_app.domain.referrals import EventKind, Referral, ReferralEvent, ReferralState, fold, in_order
 from field_app.hub import changes
 from field_app.hub.auth import Caller
 from field_app.hub.db import Tx, stamp
@@ -145,7 +145,7 @@ def add_events(
 
 
 def item(tx: Tx, row: dict[str, Any]) -> ReferralItem:
-    events = sorted(events_of(tx, row["id"]), key=lambda e: (e.kind is not EventKind.CREATED, e.at, e.id))
+    events = in_order(events_of(tx, row["id"]))
     return ReferralItem(
         id=row["id"],
         returnee_id=row["returnee_id"],
