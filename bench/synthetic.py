@@ -257,7 +257,7 @@ class _Maker:
         trades = rng.sample(TRADES, n_services)
         services = []
         for t_index, (name, pathway, category) in enumerate(trades):
-            status = rng.choices(list(ServiceStatus), [92, 3, 5])[0]
+            status = rng.choices(list(ServiceStatus), [90, 3, 3, 2, 2])[0]
             subset = (
                 sorted(rng.sample([loc.id for loc in locations], rng.randint(1, len(locations) - 1)))
                 if len(locations) > 1 and rng.random() < 0.3

@@ -121,6 +121,8 @@ DUPLICATE_REASONS = {
 
 REASONS = {
     "service_inactive": N_("This service has ended."),
+    "service_suspended": N_("This service is suspended for now."),
+    "service_full": N_("This service is full for now."),
     "service_planned": N_("This service has not opened yet."),
     "below_min_age": N_("Too young: from {min_age} years."),
     "above_max_age": N_("Too old: up to {max_age} years."),

@@ -13,7 +13,7 @@ from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
 from field_app.storage.database import open_db
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO.parent / "shared" / "seeds"
+SEEDS = REPO / "db" / "sources"  # the report text, vendored (db/sources/README.md)
 
 
 @pytest.fixture

@@ -89,6 +89,8 @@ ADULT = Profile(age=25, sex=Sex.M, documents=frozenset(), education=Education.PR
 EXAMPLES: list[tuple[Profile, Eligibility, ServiceStatus, ServiceArea | None]] = [
     (ADULT, Eligibility(), ServiceStatus.INACTIVE, None),
     (ADULT, Eligibility(), ServiceStatus.PLANNED, None),
+    (ADULT, Eligibility(), ServiceStatus.SUSPENDED, None),
+    (ADULT, Eligibility(), ServiceStatus.FULL, None),
     (ADULT, Eligibility(min_age=30), ServiceStatus.ACTIVE, None),
     (ADULT, Eligibility(max_age=20), ServiceStatus.ACTIVE, None),
     (dataclasses.replace(ADULT, age=None), Eligibility(min_age=18), ServiceStatus.ACTIVE, None),

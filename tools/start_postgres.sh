@@ -19,4 +19,6 @@ psql_as_postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'passerelle'" | grep
   || psql_as_postgres -c "CREATE ROLE passerelle LOGIN PASSWORD 'passerelle' CREATEDB"
 psql_as_postgres -c "SELECT 1 FROM pg_database WHERE datname = 'passerelle_test'" | grep -q 1 \
   || psql_as_postgres -c "CREATE DATABASE passerelle_test OWNER passerelle"
+# Tests drop their databases: let the role end a stray backend (an autovacuum worker attached to one).
+psql_as_postgres -c "GRANT pg_signal_backend TO passerelle" >/dev/null
 echo "postgresql://passerelle:passerelle@127.0.0.1:${PORT}/passerelle_test"

@@ -42,7 +42,13 @@ TABLES: dict[str, list[str]] = {
     "service_area": ["id", "service_id", "name", "description"],
 }  # fmt: skip
 
-HSDS_STATUS = {"active": "active", "inactive": "inactive", "planned": "inactive"}
+HSDS_STATUS = {
+    "active": "active",
+    "inactive": "inactive",
+    "planned": "inactive",
+    "suspended": "inactive",
+    "full": "active",
+}
 
 
 def stable_id(*parts: str) -> str:

@@ -69,6 +69,10 @@ def assess(
         reasons.append(Reason("service_inactive", Status.NOT_ELIGIBLE))
     elif status is ServiceStatus.PLANNED:
         reasons.append(Reason("service_planned", Status.NOT_ELIGIBLE))
+    elif status is ServiceStatus.SUSPENDED:
+        reasons.append(Reason("service_suspended", Status.NOT_ELIGIBLE))
+    elif status is ServiceStatus.FULL:
+        reasons.append(Reason("service_full", Status.NOT_ELIGIBLE))
     reasons += _age_reasons(profile.age, rules)
     if rules.sex is not None and profile.sex is not None and profile.sex != rules.sex:
         reasons.append(Reason("sex_restricted", Status.NOT_ELIGIBLE, (("sex", rules.sex.value),)))

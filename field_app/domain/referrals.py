@@ -78,7 +78,31 @@ class Referral(BaseModel):
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
+class DeclineReason(StrEnum):
+    """Why a referral was declined or not completed (`declined`, `not_completed` need one; `other` needs a note)."""
+
+    PARTNER_FULL = "partner_full"
+    NOT_ELIGIBLE = "not_eligible"
+    PARTNER_UNREACHABLE = "partner_unreachable"
+    PERSON_UNREACHABLE = "person_unreachable"
+    PERSON_DECLINED = "person_declined"
+    OTHER = "other"
+
+
+class Outcome(StrEnum):
+    """What a completed referral led to (`completed` needs one; `other` needs a note)."""
+
+    TRAINED = "trained"
+    JOB_PLACEMENT = "job_placement"
+    SELF_EMPLOYMENT = "self_employment"
+    OTHER = "other"
+
+
 class ReferralEvent(BaseModel):
+    """One step in a referral's life. `reason` goes with declined / not_completed, `outcome` with completed,
+    `follow_up` is the date the office plans to check again; `actor` is the device id that made the event (set
+    by the hub for events it stores; None for events made before it was recorded)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Annotated[str, Field(pattern=UUID)]
@@ -86,6 +110,30 @@ class ReferralEvent(BaseModel):
     kind: EventKind
     at: dt.datetime
     note: Annotated[str, Field(max_length=500)] | None = None
+    reason: DeclineReason | None = None
+    outcome: Outcome | None = None
+    follow_up: dt.date | None = None
+    actor: Annotated[str, Field(max_length=80)] | None = None
+
+
+# Who may make which events: an agent device only cancels; offices and supervisors move a referral along.
+AGENT_KINDS = frozenset({EventKind.REVOKED})
+OFFICE_KINDS = frozenset(
+    {
+        EventKind.RECEIVED,
+        EventKind.ACCEPTED,
+        EventKind.DECLINED,
+        EventKind.ENROLLED,
+        EventKind.COMPLETED,
+        EventKind.NOT_COMPLETED,
+    }
+)
+NEEDS_REASON = frozenset({EventKind.DECLINED, EventKind.NOT_COMPLETED})
+NEEDS_OUTCOME = frozenset({EventKind.COMPLETED})
+# Where a referral's life ends: nothing more is expected, so it is never overdue.
+CLOSED = frozenset(
+    {ReferralStatus.DECLINED, ReferralStatus.COMPLETED, ReferralStatus.NOT_COMPLETED, ReferralStatus.REVOKED}
+)
 
 
 @dataclass(frozen=True)

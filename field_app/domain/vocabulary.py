@@ -138,8 +138,10 @@ class Precision(StrEnum):
 
 class ServiceStatus(StrEnum):
     ACTIVE = "active"
-    INACTIVE = "inactive"
+    INACTIVE = "inactive"  # ended
     PLANNED = "planned"
+    SUSPENDED = "suspended"  # paused for now (an office's report)
+    FULL = "full"  # running, but taking nobody new for now (an office's report)
 
 
 class Region(StrEnum):

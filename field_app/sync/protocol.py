@@ -26,9 +26,14 @@ MAX_PULL = 500  # changes in one pull page
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 Role = Literal["agent", "office", "supervisor"]
-PushEntity = Literal["returnee", "referral", "referral_event"]
+# What devices push. `directory_edit` (office: its region; supervisor: all), `access` (a read of a person's details
+# on an office or supervisor device), `device_revocation` (supervisors) are issue 8's.
+PushEntity = Literal["returnee", "referral", "referral_event", "directory_edit", "access", "device_revocation"]
 PushKind = Literal["upsert", "create", "append"]
-ChangeEntity = Literal["organization", "locality", "referral_event"]
+# What devices pull. Everyone: organization, locality. Agent: its own referrals' `referral` and `referral_event`;
+# office: its region's; supervisor: all of them, plus `device`, `access` and `directory_audit`.
+ChangeEntity = Literal["organization", "locality", "referral", "referral_event", "device", "access", "directory_audit"]
+AccessVia = Literal["detail", "export", "api", "pull"]
 
 
 class Wire(BaseModel):
@@ -66,6 +71,131 @@ class Op(Wire):
     op: PushKind
     payload: dict[str, Any]
     base_version: int | None = None
+
+
+# --- typed payloads, one per pushed entity (Op.payload) and per pulled entity (Change.data) -------------------
+
+
+class ReferralCreate(Wire):
+    """Op payload for entity `referral` (op `create`): the referral and its first events (`created`, maybe
+    `revoked` when it was cancelled before it ever left the phone). Dicts here; the hub checks them with the
+    domain models (`Referral`, `ReferralEvent`) so that every problem is named by its field."""
+
+    referral: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+class FieldChange(Wire):
+    """One field of a directory entry set to a new value. `field` is a path (see field_app/directory/edits.py):
+    phones, emails, website, assured_date, notes, contacts/<n>/{name,title,phones,emails},
+    services/<service id>/{status,note}. Phones are given as written; they are normalised to E.164."""
+
+    field: Annotated[str, Field(min_length=1, max_length=200)]
+    value: str | list[str] | None
+
+
+class DirectoryEdit(Wire):
+    """Op payload for entity `directory_edit` (op `append`): an office's or a supervisor's correction of one
+    organisation, or (`revert_of` = an audit row id) the undoing of an earlier edit."""
+
+    id: Annotated[str, Field(pattern=UUID)]
+    organization_id: Annotated[str, Field(min_length=1, max_length=80)]
+    changes: Annotated[list[FieldChange], Field(max_length=50)] = []
+    revert_of: Annotated[str, Field(pattern=UUID)] | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None
+    at: dt.datetime
+
+
+class AccessRecord(Wire):
+    """Op payload for entity `access` (op `append`), and Change.data for entity `access`: who read a person's
+    details, when, how. On the hub `device_id` is set from the token, never from the payload."""
+
+    id: Annotated[str, Field(pattern=UUID)]
+    returnee_id: Annotated[str, Field(pattern=UUID)]
+    referral_id: Annotated[str, Field(pattern=UUID)] | None = None
+    via: AccessVia
+    at: dt.datetime
+    device_id: str | None = None
+
+
+class DeviceRevocation(Wire):
+    """Op payload for entity `device_revocation` (op `append`): a supervisor revokes a device's token."""
+
+    device_id: Annotated[str, Field(pattern=UUID)]
+    at: dt.datetime
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class SharedPerson(Wire):
+    """What an office needs to follow a referral up, and nothing more: sent only when the referral carries the
+    returnee's consent to share. Age as in the record (birth date, or an age stated on a date)."""
+
+    returnee_id: str
+    given_name: str
+    family_name: str
+    sex: str
+    birth_date: dt.date | None = None
+    age: int | None = None
+    age_recorded_on: dt.date | None = None
+    phone: str | None = None
+    languages: list[str] = []
+    documents: list[str] = []
+    education: str | None = None
+    region: str
+    locality: str | None = None
+
+
+class ReferralChange(Wire):
+    """Change.data for entity `referral`: a referral as the hub holds it (appended when the hub first stores it
+    and whenever the person's shared details change), with its events so far; later events come as
+    `referral_event` changes."""
+
+    referral: dict[str, Any]
+    device_id: str
+    status: str
+    flagged: list[str]
+    events: list[dict[str, Any]]
+    person: SharedPerson | None = None
+
+
+class DeviceReport(Wire):
+    """`POST /api/v1/devices/report` at the end of each sync: the device's own counts, as it sees them."""
+
+    pending: Annotated[int, Field(ge=0)]
+    quarantined: Annotated[int, Field(ge=0)]
+    app_version: Annotated[str, Field(max_length=40)]
+    cursor: Annotated[int, Field(ge=0)] = 0
+
+
+class DeviceInfo(Wire):
+    """Change.data for entity `device` and an item of `GET /api/v1/devices` (supervisors): an enrolled device."""
+
+    id: str
+    role: Role
+    region: str | None
+    name: str | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    last_sync_at: dt.datetime | None = None
+    pending: int | None = None
+    quarantined: int | None = None
+    app_version: str | None = None
+
+
+class AuditEntry(Wire):
+    """Change.data for entity `directory_audit`: one field changed by one edit (who, when, before, after)."""
+
+    id: str
+    edit_id: str
+    organization_id: str
+    field: str
+    before: Any = None
+    after: Any = None
+    device_id: str
+    role: Role
+    at: dt.datetime
+    note: str | None = None
+    revert_of: str | None = None
 
 
 class PushRequest(Wire):

@@ -32,7 +32,7 @@ from field_app.directory.nearby import Filters, NearbyHit, nearby
 from field_app.domain.directory import Locality
 from field_app.domain.eligibility import Profile
 from field_app.domain.geo import haversine_km
-from field_app.domain.vocabulary import Document, Education, Pathway, Region, Sex
+from field_app.domain.vocabulary import Document, Education, Pathway, Region, ServiceStatus, Sex
 from field_app.storage.database import open_db
 
 SIZE = 2000
@@ -99,7 +99,7 @@ def test_the_synthetic_directory_is_varied(store: sqlite_utils.Database) -> None
     ).fetchone()[0]
     assert count == SIZE
     assert 0.05 * SIZE < without_office < 0.4 * SIZE and 0 < national < without_office
-    assert statuses == {"active", "inactive", "planned"}
+    assert statuses == {s.value for s in ServiceStatus}
     alike = store.execute(
         "SELECT count(*) FROM (SELECT 1 FROM services s JOIN organizations o ON o.id = s.organization_id "
         "GROUP BY o.name, s.name HAVING count(*) > 1)"
