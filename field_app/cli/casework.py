@@ -11,12 +11,12 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from field_app.cli.common import data_dir_arg
 from field_app.directory.nearby import DEFAULT_RADIUS_KM, Filters, NearbyHit, nearby
 from field_app.directory.search import Place, resolve_place
 from field_app.directory.store import open_directory
@@ -59,9 +59,8 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help=_("print JSON"))
 
 
-def add_parsers(sub: Any, data_dir_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Add `returnee`, `eligible` and `referral` to `field-app` (`sub` from add_subparsers; `data_dir_arg` adds
-    the shared --data-dir option)."""
+def add_parsers(sub: Any) -> None:
+    """Add `returnee`, `eligible` and `referral` to `field-app` (`sub` from add_subparsers)."""
     returnee = sub.add_parser("returnee", help=_("register and look up returnees"))
     rsub = returnee.add_subparsers(dest="action", required=True)
     add = rsub.add_parser("add", help=_("register a returnee from a JSON file of form fields; prints the new id"))

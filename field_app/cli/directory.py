@@ -1,49 +1,35 @@
-"""The `field-app` command line. Stable: other tools script against it (see the README).
-
-Exit codes: 0 success, 1 invalid input or data (problems on stderr as `file: field: message`), 2 usage.
-"""
+"""`field-app directory …`: validate, build, search, export and import the partner directory."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from field_app import cli_casework, cli_hub, cli_sync
+from field_app.cli.common import data_dir_arg
 from field_app.directory.build import build_directory
 from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
 from field_app.directory.hsds import export_hsds, import_hsds, write_dataset_files
 from field_app.directory.search import resolve_place, search
 from field_app.directory.store import dataset_from_store, open_directory
 from field_app.domain.geo import parse_lat_lon
-from field_app.errors import FieldAppError, NotFound, ValidationError
+from field_app.errors import NotFound
 from field_app.i18n import _, format_km
 from field_app.storage.database import open_db
 from field_app.storage.paths import database_path, resolve_data_dir
 
-
-def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help=_("directory holding the local database"))
+COMMANDS = ("directory",)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="field-app", description=_("Passerelle: referrals of returning migrants"))
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", help=_("start the app in web mode"))
-    _data_dir_arg(run)
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8550)
-
+def add_parsers(sub: Any) -> None:
     directory = sub.add_parser("directory", help=_("the partner directory"))
     dsub = directory.add_subparsers(dest="action", required=True)
     validate = dsub.add_parser("validate", help=_("check the dataset in db/"))
     validate.add_argument("--db-dir", type=Path, help=_("dataset directory (default: the bundled db/)"))
     build = dsub.add_parser("build", help=_("load the dataset into the local database"))
     build.add_argument("--db-dir", type=Path, help=_("dataset directory (default: the bundled db/)"))
-    _data_dir_arg(build)
+    data_dir_arg(build)
     find = dsub.add_parser("search", help=_("search services"))
     find.add_argument("text", nargs="?", default="")
     where = find.add_mutually_exclusive_group()
@@ -51,42 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--near", metavar="LAT,LON", help=_("a position in decimal degrees"))
     find.add_argument("--limit", type=int, default=20)
     find.add_argument("--json", action="store_true", help=_("print JSON"))
-    _data_dir_arg(find)
+    data_dir_arg(find)
     export = dsub.add_parser("export", help=_("write an HSDS 3.0 data package"))
     export.add_argument("--hsds", required=True, type=Path, metavar="OUT_DIR")
-    _data_dir_arg(export)
+    data_dir_arg(export)
     imp = dsub.add_parser("import", help=_("read an HSDS 3.0 data package written by export"))
     imp.add_argument("--hsds", required=True, type=Path, metavar="DIR")
     imp.add_argument("--to-dataset", type=Path, metavar="DB_DIR", help=_("write YAML files instead of loading them"))
-    _data_dir_arg(imp)
-    cli_casework.add_parsers(sub, _data_dir_arg)  # returnee, eligible, referral: the field agent's commands
-    cli_hub.add_parsers(sub)  # hub: the sync server and its housekeeping
-    cli_sync.add_parsers(sub)  # device, sync: this device's side of sync
-    return parser
+    data_dir_arg(imp)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.command == "run":
-            from field_app.ui.app import serve
-
-            serve(resolve_data_dir(args.data_dir), host=args.host, port=args.port)
-            return 0
-        if args.command == cli_hub.COMMAND:
-            return cli_hub.run(args)
-        if args.command in cli_sync.COMMANDS:
-            return cli_sync.run(args)
-        if args.command in cli_casework.COMMANDS:
-            return cli_casework.run(args)
-        return _directory(args)
-    except ValidationError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 1
-    except FieldAppError as exc:
-        print(_("error: {reason}").format(reason=exc), file=sys.stderr)
-        return 1
+def run(args: argparse.Namespace) -> int:
+    return _directory(args)
 
 
 def _directory(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from field_app.hub.db import HubDB
     from field_app.hub.setup import Ready
 
-COMMAND = "hub"
+COMMANDS = ("hub",)
 ROLES = ("agent", "office", "supervisor")
 OFFICE_KINDS = ("received", "accepted", "declined", "enrolled", "completed", "not_completed")
 REGIONS = [r.value for r in Region]
