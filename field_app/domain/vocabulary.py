@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from field_app.domain.geo import fold
+
 
 class OrganizationKind(StrEnum):
     """What an organisation mainly is (one per organisation)."""
@@ -173,6 +175,15 @@ REGION_NAMES: dict[Region, str] = {
     Region.TAOUDENIT: "Taoudénit",
     Region.MENAKA: "Ménaka",
 }
+
+
+def find_region(text: str) -> Region | None:
+    """The region named by `text` in any case, with or without accents ("Ségou", "segou", "SEGOU"), or None."""
+    wanted = fold(text)
+    for region in Region:
+        if wanted in (region.value, fold(REGION_NAMES[region])):
+            return region
+    return None
 
 
 class Language(StrEnum):

@@ -14,9 +14,17 @@ from typing import Any, TypeVar
 from babel import Locale
 
 from field_app.directory.phones import to_e164
-from field_app.domain.geo import fold
 from field_app.domain.returnees import Returnee
-from field_app.domain.vocabulary import REGION_NAMES, Document, Education, Language, Region, Sector, Sex, Vulnerability
+from field_app.domain.vocabulary import (
+    Document,
+    Education,
+    Language,
+    Region,
+    Sector,
+    Sex,
+    Vulnerability,
+    find_region,
+)
 from field_app.errors import Problem, ValidationError
 from field_app.i18n import _
 
@@ -148,10 +156,9 @@ def parse_phone(value: Any) -> str | None:
 def parse_region(value: Any) -> Region | None:
     if _blank(value):
         raise InvalidField(_("Region of return is required."))
-    wanted = fold(value) if isinstance(value, str) else None
-    for region in Region:
-        if wanted in (region.value, fold(REGION_NAMES[region])):
-            return region
+    region = find_region(value) if isinstance(value, str) else None
+    if region is not None:
+        return region
     raise InvalidField(_("Unknown region “{value}”.").format(value=value))
 
 

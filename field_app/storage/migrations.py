@@ -167,11 +167,67 @@ ALTER TABLE outbox ADD COLUMN error_code TEXT;
 ALTER TABLE outbox ADD COLUMN quarantined_at TEXT
 """
 
+# Issue 8: offices and supervisors on the same app. An office device holds its region's referrals, most made on
+# other phones, so `referrals` is rebuilt without the foreign key to `returnees`: the person behind a referral
+# made elsewhere is in `shared_persons` (only what the office needs, only with consent to share). New columns:
+# `origin_device` (the device that made it; NULL = this one), `last_event_at` (overdue, inbox order), `follow_up`,
+# `reason`, `outcome` (from the latest event that set them) and `code` (the slip's code, searchable). A
+# supervisor's copy of the devices, the access log of personal-data reads and the directory audit log are rows
+# too (documents as the hub sends them); `settings` holds per-device choices such as the overdue delay.
+# The foreign keys from referral_events are checked at commit (deferred), once the rebuilt table is in place.
+ROLES_V5 = """
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE referrals_v5 (
+    id TEXT PRIMARY KEY, returnee_id TEXT NOT NULL,
+    service_id TEXT NOT NULL, organization_id TEXT NOT NULL, region TEXT NOT NULL,
+    status TEXT NOT NULL, flagged TEXT NOT NULL DEFAULT '[]', document TEXT NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    origin_device TEXT, last_event_at TEXT NOT NULL, follow_up TEXT, reason TEXT, outcome TEXT,
+    code TEXT NOT NULL
+);
+INSERT INTO referrals_v5 (id, returnee_id, service_id, organization_id, region, status, flagged, document,
+    created_at, updated_at, origin_device, last_event_at, code)
+SELECT r.id, r.returnee_id, r.service_id, r.organization_id, r.region, r.status, r.flagged, r.document,
+    r.created_at, r.updated_at, NULL,
+    coalesce((SELECT max(e.at) FROM referral_events e WHERE e.referral_id = r.id), r.updated_at),
+    upper(substr(r.id, 1, 8))
+FROM referrals r;
+DROP TABLE referrals;
+ALTER TABLE referrals_v5 RENAME TO referrals;
+CREATE INDEX referrals_returnee ON referrals(returnee_id);
+CREATE INDEX referrals_status ON referrals(status);
+CREATE INDEX referrals_inbox ON referrals(region, status, last_event_at);
+CREATE INDEX referrals_region_created ON referrals(region, created_at);
+CREATE INDEX referrals_code ON referrals(code);
+CREATE TABLE shared_persons (
+    returnee_id TEXT PRIMARY KEY, given_name TEXT NOT NULL, family_name TEXT NOT NULL, phone TEXT,
+    folded_name TEXT NOT NULL, document TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE INDEX shared_persons_folded ON shared_persons(folded_name);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY, role TEXT NOT NULL, region TEXT, name TEXT, revoked_at TEXT, last_sync_at TEXT,
+    document TEXT NOT NULL
+);
+CREATE TABLE access_log (
+    id TEXT PRIMARY KEY, returnee_id TEXT NOT NULL, referral_id TEXT, device_id TEXT, via TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX access_log_at ON access_log(at);
+CREATE TABLE directory_audit (
+    id TEXT PRIMARY KEY, edit_id TEXT NOT NULL, organization_id TEXT NOT NULL, field TEXT NOT NULL,
+    at TEXT NOT NULL, reverted_by TEXT, document TEXT NOT NULL
+);
+CREATE INDEX directory_audit_org ON directory_audit(organization_id, at);
+CREATE INDEX directory_audit_at ON directory_audit(at);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
     Migration(3, "nearby", _sql(NEARBY_V3)),
     Migration(4, "sync", _sql(SYNC_V4)),
+    Migration(5, "roles", _sql(ROLES_V5)),
 )
 
 

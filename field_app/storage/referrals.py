@@ -44,6 +44,8 @@ def create_referral(db: sqlite_utils.Database, referral: Referral, created: Refe
                     "document": referral.model_dump_json(),
                     "created_at": referral.created_at.isoformat(),
                     "updated_at": created.at.isoformat(),
+                    "last_event_at": created.at.isoformat(),
+                    "code": referral.id[:8].upper(),
                 }
             )
             _insert_event(db, created)
@@ -71,8 +73,15 @@ def add_event(db: sqlite_utils.Database, event: ReferralEvent) -> StoredReferral
             _insert_event(db, event)
             state = fold([*current.events, event])
             db.execute(
-                "UPDATE referrals SET status = ?, flagged = ?, updated_at = ? WHERE id = ?",
-                [state.status.value, json.dumps(list(state.flagged)), event.at.isoformat(), event.referral_id],
+                "UPDATE referrals SET status = ?, flagged = ?, updated_at = ?, last_event_at = max(last_event_at, ?) "
+                "WHERE id = ?",
+                [
+                    state.status.value,
+                    json.dumps(list(state.flagged)),
+                    event.at.isoformat(),
+                    event.at.isoformat(),
+                    event.referral_id,
+                ],
             )
             outbox.enqueue(
                 db,
@@ -103,8 +112,15 @@ def merge_event(db: sqlite_utils.Database, event: ReferralEvent) -> bool:
         ]
         state = fold(events)
         db.execute(
-            "UPDATE referrals SET status = ?, flagged = ?, updated_at = max(updated_at, ?) WHERE id = ?",
-            [state.status.value, json.dumps(list(state.flagged)), event.at.isoformat(), event.referral_id],
+            "UPDATE referrals SET status = ?, flagged = ?, updated_at = max(updated_at, ?), "
+            "last_event_at = max(last_event_at, ?) WHERE id = ?",
+            [
+                state.status.value,
+                json.dumps(list(state.flagged)),
+                event.at.isoformat(),
+                event.at.isoformat(),
+                event.referral_id,
+            ],
         )
     return True
 
