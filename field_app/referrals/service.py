@@ -94,3 +94,17 @@ def referral_lines(db: sqlite_utils.Database, returnee_id: str | None = None) ->
         )
         lines.append(ReferralLine(stored, people.get(stored.referral.returnee_id, "?"), org, service))
     return lines
+
+
+def get(db: sqlite_utils.Database, referral_id: str) -> StoredReferral:
+    """A stored referral and its current status (NotFound otherwise)."""
+    return get_referral(db, referral_id)
+
+
+def returnee_of_event(db: sqlite_utils.Database, event_id: str) -> str | None:
+    """The returnee of the referral an event belongs to (None when the event is not stored here)."""
+    row = db.execute(
+        "SELECT r.returnee_id FROM referral_events e JOIN referrals r ON r.id = e.referral_id WHERE e.id = ?",
+        [event_id],
+    ).fetchone()
+    return str(row[0]) if row and row[0] else None

@@ -14,7 +14,13 @@ from field_app.domain.duplicates import Candidate, Match, likely_duplicates
 from field_app.domain.returnees import Returnee
 from field_app.errors import ValidationError
 from field_app.returnees.form import parse_returnee
-from field_app.storage.returnees import duplicate_candidates, get_returnee, insert_returnee, update_returnee
+from field_app.storage.returnees import (
+    duplicate_candidates,
+    get_returnee,
+    insert_returnee,
+    list_returnees,
+    update_returnee,
+)
 
 
 def new_uuid() -> str:
@@ -85,3 +91,13 @@ def form_values(returnee: Returnee) -> dict[str, Any]:
 
 
 __all__ = ["Duplicate", "ValidationError", "check_form", "edit", "find_duplicates", "form_values", "register"]
+
+
+def get(db: sqlite_utils.Database, returnee_id: str) -> Returnee:
+    """A returnee registered here (NotFound otherwise)."""
+    return get_returnee(db, returnee_id)
+
+
+def recent(db: sqlite_utils.Database, limit: int | None = None) -> list[Returnee]:
+    """The returnees registered here, newest first."""
+    return list_returnees(db, limit=limit)

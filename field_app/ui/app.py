@@ -17,7 +17,7 @@ from field_app.i18n import _, set_language
 from field_app.storage.database import open_db
 from field_app.storage.paths import database_path
 from field_app.sync.engine import INTERVAL_S
-from field_app.ui.router import Router
+from field_app.ui.router import WIDE_PX, Router
 from field_app.ui.viewmodels.nearby import LocationProblem
 from field_app.ui.viewmodels.sync import SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav
@@ -75,7 +75,11 @@ def make_main(
         runner = SyncRunner(
             lambda: open_db(database_path(data_dir)), clock, random.Random(), sync_vm, interval_s=sync_interval_s
         )
-        router = Router(db, clock, nav, locate, sync=runner)
+
+        def is_wide() -> bool:
+            return (page.width or 0) >= WIDE_PX
+
+        router = Router(db, clock, nav, locate, sync=runner, wide=is_wide())
 
         async def redraw_sync() -> None:
             router.sync_changed()
@@ -97,6 +101,10 @@ def make_main(
         def on_view_pop(e: Any) -> None:
             back()
 
+        def on_resize(e: Any) -> None:  # desktop ↔ phone layout: the same screens, drawn again
+            if router.set_wide(is_wide()):
+                show(page.route or "/")
+
         def on_connect(e: Any) -> None:
             runner.request()
 
@@ -106,6 +114,7 @@ def make_main(
         page.on_route_change = on_route_change
         page.on_view_pop = on_view_pop
         page.on_connect = on_connect
+        page.on_resize = on_resize
         page.on_close = on_close
         show(page.route or "/")
         page.run_task(runner.run)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from field_app.directory.places import places
 from field_app.domain.returnees import Returnee
 from field_app.i18n import _
 from field_app.labels import region_name
@@ -34,10 +35,4 @@ def person_line(returnee: Returnee, today: dt.date) -> str:
 
 def place_options(db: sqlite_utils.Database, region: str | None = None) -> list[Option]:
     """Gazetteer places (all of Mali, or one region's), capitals first, then by name."""
-    sql = "SELECT id, name FROM localities"
-    params: list[str] = []
-    if region:
-        sql += " WHERE region = ?"
-        params.append(region)
-    sql += " ORDER BY CASE kind WHEN 'region_capital' THEN 0 WHEN 'cercle_capital' THEN 1 ELSE 2 END, name"
-    return [Option(r[0], r[1]) for r in db.execute(sql, params).fetchall()]
+    return [Option(pid, name) for pid, name in places(db, region=region)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from field_app.directory.places import places
 from field_app.directory.search import resolve_place, search
 from field_app.errors import NotFound
 from field_app.i18n import _, format_km
@@ -42,10 +43,8 @@ class DirectoryViewModel:
 
     def places(self) -> list[PlaceOption]:
         """Region and cercle capitals, for the "near" picker."""
-        rows = self._db.query(
-            "SELECT id, name FROM localities WHERE kind IN ('region_capital', 'cercle_capital') ORDER BY name"
-        )
-        return [PlaceOption(r["id"], r["name"]) for r in rows]
+        capitals = places(self._db, kinds=("region_capital", "cercle_capital"), by_kind=False)
+        return [PlaceOption(pid, name) for pid, name in capitals]
 
     def set_query(self, text: str) -> None:
         self.query = text.strip()

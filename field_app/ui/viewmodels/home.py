@@ -8,8 +8,8 @@ import sqlite_utils
 
 from field_app.i18n import _, format_date
 from field_app.labels import pending_words
-from field_app.storage.outbox import pending_count
-from field_app.storage.returnees import list_returnees
+from field_app.returnees.service import recent
+from field_app.sync.status import pending
 from field_app.ui.viewmodels.common import Clock, person_line
 
 
@@ -41,9 +41,9 @@ class HomeViewModel:
                     person=person_line(r, today), date=format_date(r.created_at.date())
                 ),
             )
-            for r in list_returnees(self._db, limit=self._limit)
+            for r in recent(self._db, limit=self._limit)
         ]
-        self.pending = pending_count(self._db)
+        self.pending = pending(self._db)
 
     @property
     def pending_text(self) -> str:

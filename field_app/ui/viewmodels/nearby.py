@@ -13,12 +13,13 @@ from enum import Enum
 import sqlite_utils
 
 from field_app.directory.nearby import Filters, NearbyHit, nearby
+from field_app.directory.places import region_capital
 from field_app.directory.search import resolve_place
 from field_app.domain.eligibility import Status
 from field_app.errors import NotFound
 from field_app.i18n import _, format_fcfa, format_km
 from field_app.labels import PATHWAYS, VERDICTS, reason_message
-from field_app.storage.returnees import get_returnee
+from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock, Option, person_line, place_options
 
 HERE = "@here"  # the place key of "my position"
@@ -93,10 +94,7 @@ class NearbyViewModel:
         self.refresh()
 
     def _capital(self) -> str:
-        row = self._db.execute(
-            "SELECT id FROM localities WHERE kind = 'region_capital' AND region = ?", [self.returnee.region.value]
-        ).fetchone()
-        return str(row[0]) if row else self.returnee.region.value
+        return region_capital(self._db, self.returnee.region.value) or self.returnee.region.value
 
     @property
     def name(self) -> str:

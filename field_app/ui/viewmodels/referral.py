@@ -7,10 +7,10 @@ import sqlite_utils
 from field_app.directory.detail import service_detail
 from field_app.errors import ValidationError
 from field_app.i18n import _
+from field_app.referrals.service import get as get_referral
 from field_app.referrals.service import refer
 from field_app.referrals.slip import make_slip
-from field_app.storage.referrals import get_referral
-from field_app.storage.returnees import get_returnee
+from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock
 
 NOTE_MAX = 500

@@ -20,7 +20,7 @@ from field_app.errors import ValidationError
 from field_app.i18n import N_, _
 from field_app.labels import DOCUMENTS, EDUCATION, LANGUAGES, SECTORS, SEX, VULNERABILITIES, country_name
 from field_app.returnees.service import check_form, edit, find_duplicates, form_values, register
-from field_app.storage.returnees import get_returnee
+from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock, Option, person_line, place_options
 
 LABELS = {

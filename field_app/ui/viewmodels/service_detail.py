@@ -12,7 +12,7 @@ from field_app.domain.eligibility import Status, assess
 from field_app.domain.returnees import Returnee
 from field_app.i18n import N_, _, format_date, format_fcfa
 from field_app.labels import DOCUMENTS, PATHWAYS, VERDICTS, label, reason_message, region_name
-from field_app.storage.returnees import get_returnee
+from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock
 
 UNITS = {

@@ -29,11 +29,10 @@ from babel.dates import format_time as babel_time
 from field_app.errors import AuthError, FieldAppError, NotFound, SyncError
 from field_app.i18n import BABEL_LOCALES, _, language
 from field_app.labels import SYNC_ROLES, label, pending_words
-from field_app.storage import outbox, sync_state
-from field_app.storage.referrals import get_referral
-from field_app.storage.returnees import get_returnee
-from field_app.storage.sync_state import SyncState
-from field_app.sync import backoff, quarantine
+from field_app.referrals.service import get as get_referral
+from field_app.referrals.service import returnee_of_event
+from field_app.returnees.service import get as get_returnee
+from field_app.sync import backoff, quarantine, status
 from field_app.sync.engine import (
     BATCH_PUSHED,
     FAILED,
@@ -48,6 +47,7 @@ from field_app.sync.engine import (
     enrol,
     next_due,
 )
+from field_app.sync.status import SyncState
 from field_app.ui.viewmodels.common import Clock
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,8 @@ class SyncViewModel:
     # --- reading -------------------------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self.state = sync_state.load(self._db)
-        self.pending = outbox.pending_count(self._db)
+        self.state = status.state(self._db)
+        self.pending = status.pending(self._db)
         self.refused = [_refused_row(self._db, q) for q in quarantine.items(self._db)]
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -140,11 +140,11 @@ class SyncViewModel:
         match state.last_result:
             case None:
                 return NEVER
-            case sync_state.OK:
+            case status.OK:
                 return UP_TO_DATE
-            case sync_state.OFFLINE:
+            case status.OFFLINE:
                 return OFFLINE
-            case sync_state.REFUSED:
+            case status.REFUSED:
                 return REFUSED
         return FAILED_PHASE
 
@@ -190,7 +190,7 @@ class SyncViewModel:
     def error_text(self) -> str:
         """Why the last sync failed (the engine's words), for the sync screen."""
         state = self.state
-        if state is None or state.last_result in (None, sync_state.OK):
+        if state is None or state.last_result in (None, status.OK):
             return ""
         return state.last_error or ""
 
@@ -238,11 +238,7 @@ def _refused_row(db: sqlite_utils.Database, item: quarantine.QuarantinedItem) ->
         elif item.entity == "referral":
             returnee_id = get_referral(db, item.entity_id).referral.returnee_id
         elif item.entity == "referral_event":
-            row = db.execute(
-                "SELECT r.returnee_id FROM referral_events e JOIN referrals r ON r.id = e.referral_id WHERE e.id = ?",
-                [item.entity_id],
-            ).fetchone()
-            returnee_id = row[0] if row else None
+            returnee_id = returnee_of_event(db, item.entity_id)
         who = get_returnee(db, returnee_id).full_name if returnee_id else None
     except FieldAppError:
         who, returnee_id = None, None
@@ -288,7 +284,7 @@ class SyncRunner:
         (then `last_error` says why; the failure and the next attempt are in the sync state)."""
         with self._lock:
             try:
-                if sync_state.load(self.db) is None:
+                if status.state(self.db) is None:
                     return None
                 with client_for(self.db, transport=self._transport) as client:
                     engine = SyncEngine(self.db, client, self._clock, self._rng, listener=self.vm.on_event)
@@ -308,7 +304,7 @@ class SyncRunner:
     def seconds_until_due(self) -> float | None:
         """How long until the next automatic sync (0: now); None when not enrolled."""
         now = self._clock()
-        due = next_due(sync_state.load(self.db), now, self.interval_s)
+        due = next_due(status.state(self.db), now, self.interval_s)
         return None if due is None else max(0.0, (due - now).total_seconds())
 
     def request(self) -> None:
@@ -352,7 +348,7 @@ class EnrolViewModel:
         self._db = db
         self._clock = clock
         self._transport = transport
-        state = sync_state.load(db)
+        state = status.state(db)
         self.hub_url = state.hub_url if state else ""
         self.code = ""
         self.errors: dict[str, str] = {}

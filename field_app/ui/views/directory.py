@@ -8,6 +8,7 @@ from typing import Any
 import flet as ft
 
 from field_app.i18n import _
+from field_app.ui import routes
 from field_app.ui.viewmodels.directory import DirectoryViewModel
 
 NO_PLACE = "-"
@@ -66,7 +67,7 @@ def directory_view(vm: DirectoryViewModel, on_open: Callable[[str], None] | None
     )
     redraw()
     return ft.View(
-        route="/directory",
+        route=routes.DIRECTORY,
         appbar=ft.AppBar(title=ft.Text(_("Directory")), bgcolor=ft.Colors.PRIMARY_CONTAINER),
         controls=[
             search,
@@ -77,3 +78,7 @@ def directory_view(vm: DirectoryViewModel, on_open: Callable[[str], None] | None
         padding=12,
         horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
+
+
+def directory_screen(ctx: routes.Context, vm: DirectoryViewModel) -> ft.View:
+    return directory_view(vm, on_open=lambda sid: ctx.nav.go(routes.service(sid)))

@@ -10,7 +10,7 @@ from field_app.ui.viewmodels.home import HomeViewModel, PersonRow
 from field_app.ui.views.common import Nav, button, handler, heading, note, screen
 
 
-def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None) -> ft.View:
+def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None, *, walk_in: bool = False) -> ft.View:
     """Home; `sync` is the sync status panel (offline / syncing / failed / up to date, what waits, "Sync now"),
     shown first, in place of the plain count of what waits to be sent."""
 
@@ -59,4 +59,14 @@ def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None) -> ft
     ]
     if not vm.recent:
         controls.append(note(_("Registered returnees appear here: tap one to see the partners near them.")))
-    return screen(routes.HOME, "Passerelle", controls)
+    return screen(routes.WALK_IN if walk_in else routes.HOME, _("Walk-ins") if walk_in else "Passerelle", controls)
+
+
+def home_screen(ctx: routes.Context, vm: HomeViewModel) -> ft.View:
+    """Home as the route table builds it: with the sync panel, redrawn while a sync runs."""
+    from field_app.ui.views.sync import sync_panel
+
+    ctx.sync_vm.refresh()
+    panel = sync_panel(ctx.sync_vm, ctx.nav, ctx.sync_now)
+    ctx.on_redraw(panel.redraw)
+    return home_view(vm, ctx.nav, panel.control, walk_in=ctx.role != routes.AGENT)

@@ -235,3 +235,9 @@ def sync_badge(vm: SyncViewModel, nav: Nav) -> tuple[ft.Control, Callable[[], No
 
     redraw()
     return badge, redraw
+
+
+def sync_screen(ctx: routes.Context, vm: SyncViewModel) -> ft.View:
+    view, redraw = sync_view(vm, ctx.nav, ctx.sync_now)
+    ctx.on_redraw(redraw)
+    return view
