@@ -79,7 +79,7 @@ def make_main(
         def is_wide() -> bool:
             return (page.width or 0) >= WIDE_PX
 
-        router = Router(db, clock, nav, locate, sync=runner, wide=is_wide())
+        router = Router(db, clock, nav, locate, sync=runner, wide=is_wide(), data_dir=data_dir)
 
         async def redraw_sync() -> None:
             router.sync_changed()

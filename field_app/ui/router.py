@@ -11,6 +11,7 @@ the office and supervisor get a bottom navigation bar. Built off-page: tests dri
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -51,12 +52,15 @@ class Router:
         sync: SyncRunner | None = None,
         *,
         wide: bool = False,
+        data_dir: Path | None = None,
     ):
         self.db = db
         self.clock = clock
         self.nav = nav
         self.locate = locate
         self.wide = wide
+        db_file = Path(db.conn.execute("PRAGMA database_list").fetchone()[2] or ".")
+        self.exports_dir = (data_dir or db_file.parent) / "exports"
         self.role = routes.AGENT
         self.region: str | None = None
         self._models: dict[str, Any] = {}

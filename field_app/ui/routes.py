@@ -53,6 +53,7 @@ class Context(Protocol):
     role: str
     region: str | None
     wide: bool
+    exports_dir: Any  # Path: the data directory's exports/ folder
 
     def sync_now(self) -> None: ...
     def on_redraw(self, redraw: Callable[[], None]) -> None: ...
@@ -168,8 +169,8 @@ SCREENS: tuple[Screen, ...] = (
            lambda c, r: vm("supervisor:DevicesViewModel")(c.db, c.clock),
            lambda c, m: ui("supervisor:devices_screen")(c, m),
            roles=frozenset({SUPERVISOR}), menu=("DEVICES", N_("Devices"))),
-    Screen("exports", "/exports", _home,
-           lambda c, r: vm("supervisor:ExportsViewModel")(c.db, c.clock),
+    Screen("export", "/exports", _home,
+           lambda c, r: vm("supervisor:ExportsViewModel")(c.db, c.clock, c.exports_dir),
            lambda c, m: ui("supervisor:exports_screen")(c, m),
            roles=frozenset({SUPERVISOR}), menu=("DOWNLOAD", N_("Exports"))),
     Screen("audit", "/logs", _home,
@@ -193,7 +194,7 @@ HOMES = {AGENT: "home", OFFICE: "inbox", SUPERVISOR: "overview"}  # what "/" ope
 MENUS = {  # the destinations of the navigation rail (desktop), in order; the phone's bottom bar shows the first
     AGENT: ("home", "directory", "referrals", "sync"),  # none on a phone: the agent's home is the menu
     OFFICE: ("inbox", "walk_in", "upkeep", "sync"),
-    SUPERVISOR: ("overview", "inbox", "devices", "exports", "audit", "sync"),
+    SUPERVISOR: ("overview", "inbox", "devices", "export", "audit", "sync"),
 }
 ON_PHONE = {AGENT: 0, OFFICE: 4, SUPERVISOR: 5}  # how many fit the phone's bottom bar (the sync screen: app bar)
 
@@ -248,7 +249,7 @@ INBOX: str = _path("inbox")
 UPKEEP: str = _path("upkeep")
 OVERVIEW: str = _path("overview")
 DEVICES: str = _path("devices")
-EXPORTS: str = _path("exports")
+EXPORTS: str = _path("export")
 AUDIT: str = _path("audit")
 ACCESS: str = _path("access")
 WALK_IN: str = _path("walk_in")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,7 +12,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,15 +71,92 @@ def running_app(data_dir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def phone_page(url: str) -> Iterator[Page]:
-    """A 360×640 French Chromium tab on `url`, with Flutter's accessibility tree switched on."""
+def phone_page(url: str, width: int = VIEW_W, height: int = VIEW_H) -> Iterator[Page]:
+    """A 360×640 (or width×height) French Chromium tab on `url`, with Flutter's accessibility tree switched on."""
     assert CHROMIUM is not None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        context = browser.new_context(viewport={"width": VIEW_W, "height": VIEW_H}, locale="fr-FR")
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
         tab = context.new_page()
         tab.goto(url)
         tab.locator("flt-semantics-placeholder").wait_for(state="attached", timeout=60_000)
         tab.locator("flt-semantics-placeholder").dispatch_event("click")
         yield tab
         browser.close()
+
+
+DESK_W, DESK_H = 1280, 800
+PEOPLE = (  # what the agent registers and refers, with consent to share (the office may then see names and phones)
+    {"given_name": "Fatoumata", "family_name": "Traoré", "sex": "F", "age": 22, "region": "kayes",
+     "locality": "kayes", "phone": "76 12 34 56", "documents": ["id_card"], "consent": True},
+    {"given_name": "Moussa", "family_name": "Keïta", "sex": "M", "age": 27, "region": "kayes",
+     "locality": "kayes", "phone": "66 21 43 65", "consent": True},
+)  # fmt: skip
+SERVICE = "atelier-ecole-kayes/alphabetisation"
+
+
+def field_app_cli(*args: str) -> str:
+    """One real `field-app` command (English words); its stdout, or RuntimeError with its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "field_app", *args],
+        cwd=REPO,
+        env={**os.environ, "FIELD_APP_LANG": "en", "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"field-app {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+@dataclass
+class Devices:
+    """Data directories of an agent phone, a Kayes office device and a supervisor device, all synced with a real
+    hub after the agent registered and referred `PEOPLE` (ids in `referrals`)."""
+
+    agent: Path
+    office: Path
+    supervisor: Path
+    referrals: list[str]
+
+
+def enrolled_devices(tmp: Path, hub: Any) -> Devices:
+    """Build the three devices for real: `device enrol` each with a code from `hub enrol-code`, the agent's
+    `returnee add` + `referral create --consent`, then `sync --once` on the agent, the office and the supervisor."""
+    dirs = {name: tmp / name for name in ("agent", "office", "supervisor")}
+    roles = {"agent": ("agent", "kayes"), "office": ("office", "kayes"), "supervisor": ("supervisor", None)}
+    for name, path in dirs.items():
+        role, region = roles[name]
+        code = hub.enrol_code(role, region)
+        field_app_cli("device", "enrol", "--hub", hub.url, "--code", code, "--name", f"e2e {name}",
+                      "--data-dir", str(path))  # fmt: skip
+    referrals = []
+    for i, person in enumerate(PEOPLE):
+        file = tmp / f"person-{i}.json"
+        file.write_text(json.dumps(person))
+        rid = field_app_cli("returnee", "add", "--json", str(file), "--data-dir", str(dirs["agent"])).split()[-1]
+        referrals.append(
+            field_app_cli(
+                "referral",
+                "create",
+                "--returnee",
+                rid,
+                "--service",
+                SERVICE,
+                "--consent",
+                "--data-dir",
+                str(dirs["agent"]),
+            ).split()[-1]
+        )
+    for name in ("agent", "office", "supervisor"):
+        field_app_cli("sync", "--once", "--data-dir", str(dirs[name]))
+    return Devices(dirs["agent"], dirs["office"], dirs["supervisor"], referrals)
+
+
+@contextmanager
+def desk_page(url: str) -> Iterator[Page]:
+    """A 1280×800 French Chromium tab on `url` (desktop width: navigation rail, list and detail side by side)."""
+    with phone_page(url, DESK_W, DESK_H) as tab:
+        yield tab
