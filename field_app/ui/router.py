@@ -31,8 +31,13 @@ try:
 except ImportError:  # pragma: no cover - until the casework package lands: every device is an agent's phone
     from types import SimpleNamespace
 
+    from field_app.sync.status import state as sync_state
+
     def current_workspace(db: sqlite_utils.Database) -> Any:
-        return SimpleNamespace(role=routes.AGENT, region=None, device_id=None)
+        enrolled = sync_state(db)
+        if enrolled is None:
+            return SimpleNamespace(role=routes.AGENT, region=None, device_id=None)
+        return SimpleNamespace(role=enrolled.role, region=enrolled.region, device_id=enrolled.device_id)
 
 
 WIDE_PX = 1000  # from this page width: navigation rail, list and detail side by side

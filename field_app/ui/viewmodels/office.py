@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlite_utils
 
-from field_app.casework import office
 from field_app.directory.detail import contact_lines
 from field_app.directory.places import places
 from field_app.domain.referrals import NEEDS_OUTCOME, NEEDS_REASON, DeclineReason, EventKind, Outcome, ReferralStatus
@@ -25,6 +24,14 @@ from field_app.ui.viewmodels.common import Clock, Option
 from field_app.ui.viewmodels.sync import when_text
 
 PAGE = 50
+
+
+def _office() -> Any:
+    """The office use cases (casework.office), imported when an office screen opens."""
+    from field_app.casework import office
+
+    return office
+
 ANY = "-"
 STATUS_ORDER = ("received", "sent", "accepted", "enrolled", "declined", "completed", "not_completed", "revoked")
 OVERDUE_CHOICES = (7, 14, 21, 30, 60)
@@ -176,10 +183,10 @@ class InboxViewModel:
 
     @property
     def overdue_days(self) -> int:
-        return int(office.overdue_days(self._db))
+        return int(_office().overdue_days(self._db))
 
     def set_overdue_days(self, days: int) -> None:
-        office.set_overdue_days(self._db, days)
+        _office().set_overdue_days(self._db, days)
         self.refresh()
 
     # --- filters -------------------------------------------------------------------------------------------------
@@ -208,7 +215,7 @@ class InboxViewModel:
             until = parse_day(f.until, "until")
         except ValidationError as exc:
             self.errors["until"] = exc.problems[0].message
-        return office.InboxFilters(
+        return _office().InboxFilters(
             status=f.status,
             organization_id=f.organization_id,
             locality=f.locality,
@@ -232,7 +239,7 @@ class InboxViewModel:
 
     def _load(self, offset: int, limit: int, *, replace: bool) -> None:
         now = self._clock()
-        found = office.inbox(
+        found = _office().inbox(
             self._db, region=self.region, filters=self._use_case_filters(), now=now, offset=offset, limit=limit
         )
         rows = [inbox_row(i, now) for i in found.items]
@@ -303,7 +310,7 @@ class CaseViewModel:
         self.refresh()
 
     def refresh(self) -> None:
-        self.detail = office.detail(self._db, self.referral_id, now=self._clock())
+        self.detail = _office().detail(self._db, self.referral_id, now=self._clock())
 
     # --- what the screen shows ---------------------------------------------------------------------------------------
 
@@ -488,7 +495,7 @@ class CaseViewModel:
             return False
         try:
             follow_up = parse_day(f.follow_up, "follow_up")
-            office.move(
+            _office().move(
                 self._db,
                 self.referral_id,
                 EventKind(f.kind),

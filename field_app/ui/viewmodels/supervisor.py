@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from field_app.casework import access, exports, supervisor, upkeep
+from field_app.casework import exports, supervisor, upkeep
 from field_app.errors import FieldAppError
 from field_app.i18n import N_, _, format_date
 from field_app.labels import REFERRAL_STATUSES, SYNC_ROLES, label, region_name
@@ -214,8 +214,6 @@ class ExportsViewModel:
         return [Option(ANY, _("All statuses"))] + [Option(k, _(v)) for k, v in REFERRAL_STATUSES.items()]
 
     def export(self) -> bool:
-        from field_app.casework.office import InboxFilters
-
         now = self._clock()
         stamp = now.strftime("%Y%m%d-%H%M%S")
         path = self.folder / f"{self.what}-{stamp}.{self.fmt}"
@@ -223,7 +221,7 @@ class ExportsViewModel:
         self.error = self.message = ""
         try:
             if self.what == "referrals":
-                filters = InboxFilters(status=self.status)
+                filters = exports.InboxFilters(status=self.status)
                 rows = exports.export_referrals(
                     self._db, path, fmt=self.fmt, filters=filters, region=self.region, now=now
                 )
@@ -323,6 +321,8 @@ class AccessViewModel:
         self.refresh()
 
     def refresh(self) -> None:
+        from field_app.casework import access  # helper B1's module: imported when the screen opens
+
         now = self._clock()
         self.rows = [
             AccessRow(
