@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
+from field_app.casework.upkeep import edit, load_organization
 from field_app.cli.common import data_dir_arg
 from field_app.directory.build import build_directory
 from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
@@ -14,7 +16,7 @@ from field_app.directory.hsds import export_hsds, import_hsds, write_dataset_fil
 from field_app.directory.search import resolve_place, search
 from field_app.directory.store import dataset_from_store, open_directory
 from field_app.domain.geo import parse_lat_lon
-from field_app.errors import NotFound
+from field_app.errors import NotFound, Problem, ValidationError
 from field_app.i18n import _, format_km
 from field_app.storage.database import open_db
 from field_app.storage.paths import database_path, resolve_data_dir
@@ -45,6 +47,26 @@ def add_parsers(sub: Any) -> None:
     imp.add_argument("--hsds", required=True, type=Path, metavar="DIR")
     imp.add_argument("--to-dataset", type=Path, metavar="DB_DIR", help=_("write YAML files instead of loading them"))
     data_dir_arg(imp)
+    edit = dsub.add_parser(
+        "edit",
+        help=_("correct an organisation (office: its region; supervisor: all), applied here and queued for the hub"),
+    )
+    edit.add_argument("org_id", metavar="ORG_ID")
+    edit.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        dest="changes",
+        help=_(
+            "a field and its new value (phones, emails, website, assured_date, notes, contacts/N/name|title|"
+            "phones|emails, services/ID/status|note); lists comma-separated; notes=TEXT adds one note; "
+            "an empty value clears"
+        ),
+    )
+    edit.add_argument("--verified-today", action="store_true", help=_("the entry was checked today"))
+    edit.add_argument("--note", help=_("why (kept in the audit log)"))
+    data_dir_arg(edit)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +90,8 @@ def _directory(args: argparse.Namespace) -> int:
         return 0
     if args.action == "search":
         return _search(args, data_dir)
+    if args.action == "edit":
+        return _edit(args, data_dir)
     if args.action == "export":
         counts = export_hsds(dataset_from_store(open_directory(data_dir)), args.hsds)
         print(_("HSDS package written to {path}: {counts}").format(path=args.hsds, counts=counts))
@@ -84,6 +108,49 @@ def _directory(args: argparse.Namespace) -> int:
         print(_("{report} → {path}").format(report=report, path=database_path(data_dir)))
         return 0
     raise AssertionError(args.action)
+
+
+LIST_FIELDS = ("phones", "emails")  # final path segment of a field that takes a list
+
+
+def _parse_changes(db: Any, org_id: str, items: list[str]) -> list[tuple[str, Any]]:
+    """`FIELD=VALUE` options → (field, value) changes; ValidationError naming each malformed one."""
+    changes: list[tuple[str, Any]] = []
+    problems: list[Problem] = []
+    for item in items:
+        field, sep, value = item.partition("=")
+        field = field.strip()
+        if not sep or not field:
+            problems.append(Problem(item or "--set", _("expected FIELD=VALUE")))
+            continue
+        value = value.strip()
+        if field.rsplit("/", 1)[-1] in LIST_FIELDS:
+            changes.append((field, [v.strip() for v in value.split(",") if v.strip()]))
+        elif field == "notes":
+            notes = [*load_organization(db, org_id).notes, *([value] if value else [])]
+            changes.append((field, notes if value else []))
+        else:
+            changes.append((field, value or None))
+    if problems:
+        raise ValidationError(problems)
+    return changes
+
+
+def _edit(args: argparse.Namespace, data_dir: Path) -> int:
+    db = open_directory(data_dir)
+    now = dt.datetime.now(dt.UTC)
+    changes = _parse_changes(db, args.org_id, args.changes)
+    if args.verified_today:
+        changes.append(("assured_date", now.date().isoformat()))
+    if not changes:
+        raise ValidationError([Problem("--set", _("nothing to change"))])
+    before = load_organization(db, args.org_id)
+    after = edit(db, args.org_id, changes, note=args.note, now=now)
+    if after == before:
+        print(_("{name}: nothing changed").format(name=after.name))
+    else:
+        print(_("{name}: corrected here, queued for the hub").format(name=after.name))
+    return 0
 
 
 def _search(args: argparse.Namespace, data_dir: Path) -> int:
