@@ -6,6 +6,7 @@ Never edit a migration that has shipped: add a new one.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -238,18 +239,38 @@ def applied_versions(db: sqlite_utils.Database) -> set[int]:
 
 
 def apply_migrations(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> list[int]:
-    """Apply the migrations not yet recorded; return the versions applied now."""
+    """Apply the migrations not yet recorded; return the versions applied now.
+
+    Foreign keys are switched off while a migration runs and checked before it commits (SQLite's own procedure
+    for rebuilding a table, https://sqlite.org/lang_altertable.html#otheralter): with them on, dropping a parent
+    table that child rows refer to — as migration 5 does with `referrals` — counts a violation for every child
+    row that no later rename can take back, and the upgrade of any device holding referrals would fail."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)")
     done = applied_versions(db)
+    todo = [m for m in sorted(migrations, key=lambda m: m.version) if m.version not in done]
+    if not todo:
+        return []
+    if db.conn.in_transaction:
+        db.conn.commit()
+    keys_on = bool(db.execute("PRAGMA foreign_keys").fetchone()[0])
+    db.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: hence the commit above
     applied: list[int] = []
-    for migration in sorted(migrations, key=lambda m: m.version):
-        if migration.version in done:
-            continue
-        with db.atomic():  # one transaction per migration: all of it or none
-            migration.apply(db)
-            db.execute(
-                "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                [migration.version, migration.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
-            )
-        applied.append(migration.version)
+    try:
+        for migration in todo:
+            with db.atomic():  # one transaction per migration: all of it or none
+                migration.apply(db)
+                broken = db.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise sqlite3.IntegrityError(
+                        f"migration {migration.version} ({migration.name}) breaks {len(broken)} foreign keys, "
+                        f"e.g. {broken[0][0]} row {broken[0][1]} → {broken[0][2]}"
+                    )
+                db.execute(
+                    "INSERT INTO _migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    [migration.version, migration.name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
+                )
+            applied.append(migration.version)
+    finally:
+        if keys_on:
+            db.execute("PRAGMA foreign_keys = ON")
     return applied

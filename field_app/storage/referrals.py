@@ -1,6 +1,9 @@
 """Referrals and their events in the local database; each write goes with its outbox entry, in one transaction.
 
-The `status` column is a cache of `fold(events)`, recomputed whenever an event is added.
+The `status`, `flagged`, `last_event_at`, `follow_up`, `reason` and `outcome` columns are caches of the events,
+recomputed (`refresh`) whenever an event is added here or merged from the hub. Referrals made on other devices
+(an office's region, a supervisor's country) arrive as pulled `referral` changes (`put_pulled_referral`): they
+keep the device that made them in `origin_device` and the person, when shared, in `shared_persons`.
 """
 
 from __future__ import annotations
@@ -12,10 +15,20 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from field_app.domain.referrals import EventKind, Referral, ReferralEvent, ReferralStatus, can_cancel, fold
+from field_app.domain.referrals import (
+    EventKind,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    can_cancel,
+    fold,
+    in_order,
+)
 from field_app.errors import Conflict, NotFound, StorageError
 from field_app.i18n import _
 from field_app.storage import outbox
+from field_app.storage.shared_persons import put_shared_person
+from field_app.sync.protocol import ReferralChange
 
 
 @dataclass(frozen=True)
@@ -66,23 +79,16 @@ def create_referral(db: sqlite_utils.Database, referral: Referral, created: Refe
 def add_event(db: sqlite_utils.Database, event: ReferralEvent) -> StoredReferral:
     """Append an event made on this device (e.g. `revoked`), refresh the status, queue it for the hub."""
     current = get_referral(db, event.referral_id)
+    if event.actor is None:  # the hub records who made each event: this device, once it is enrolled
+        device = db.execute("SELECT device_id FROM sync_state WHERE id = 1").fetchone()
+        if device is not None:
+            event = event.model_copy(update={"actor": device[0]})
     if event.kind is EventKind.REVOKED and not can_cancel(current.status):
         raise Conflict(_("only a queued referral can be cancelled"))
     try:
         with db.atomic():
             _insert_event(db, event)
-            state = fold([*current.events, event])
-            db.execute(
-                "UPDATE referrals SET status = ?, flagged = ?, updated_at = ?, last_event_at = max(last_event_at, ?) "
-                "WHERE id = ?",
-                [
-                    state.status.value,
-                    json.dumps(list(state.flagged)),
-                    event.at.isoformat(),
-                    event.at.isoformat(),
-                    event.referral_id,
-                ],
-            )
+            refresh(db, event.referral_id)
             outbox.enqueue(
                 db,
                 entity="referral_event",
@@ -106,23 +112,87 @@ def merge_event(db: sqlite_utils.Database, event: ReferralEvent) -> bool:
         return False
     with db.atomic():
         _insert_event(db, event)
-        events = [
-            ReferralEvent.model_validate_json(r[0])
-            for r in db.execute("SELECT document FROM referral_events WHERE referral_id = ?", [event.referral_id])
-        ]
-        state = fold(events)
-        db.execute(
-            "UPDATE referrals SET status = ?, flagged = ?, updated_at = max(updated_at, ?), "
-            "last_event_at = max(last_event_at, ?) WHERE id = ?",
-            [
-                state.status.value,
-                json.dumps(list(state.flagged)),
-                event.at.isoformat(),
-                event.at.isoformat(),
-                event.referral_id,
-            ],
-        )
+        refresh(db, event.referral_id)
     return True
+
+
+def put_pulled_referral(db: sqlite_utils.Database, change: ReferralChange, *, now: dt.datetime) -> bool:
+    """Take in a referral as the hub holds it (a pulled `referral` change): insert it when it is new here (made
+    on another device: `origin_device` = that device), add the events this device lacks, re-fold, and store the
+    person when the hub shared them. A referral made on this device keeps its own row. Runs inside the caller's
+    transaction; returns True (the change was used)."""
+    referral = Referral.model_validate({k: v for k, v in change.referral.items() if k in Referral.model_fields})
+    events = [
+        ReferralEvent.model_validate({k: v for k, v in e.items() if k in ReferralEvent.model_fields})
+        for e in change.events
+    ]
+    if any(e.referral_id != referral.id for e in events):
+        raise ValueError("an event of another referral came with this referral")
+    with db.atomic():
+        if change.person is not None:
+            put_shared_person(db, change.person, now=now)
+        if db.execute("SELECT 1 FROM referrals WHERE id = ?", [referral.id]).fetchone() is None:
+            first = min((e.at for e in events), default=referral.created_at)
+            db.table("referrals").insert(
+                {
+                    "id": referral.id,
+                    "returnee_id": referral.returnee_id,
+                    "service_id": referral.service_id,
+                    "organization_id": referral.organization_id,
+                    "region": referral.region,
+                    "status": change.status,
+                    "flagged": json.dumps(change.flagged),
+                    "document": referral.model_dump_json(),
+                    "created_at": referral.created_at.isoformat(),
+                    "updated_at": first.isoformat(),
+                    "last_event_at": first.isoformat(),
+                    "code": referral.id[:8].upper(),
+                    "origin_device": change.device_id,
+                }
+            )
+        known = {r[0] for r in db.execute("SELECT id FROM referral_events WHERE referral_id = ?", [referral.id])}
+        for event in events:
+            if event.id not in known:
+                _insert_event(db, event)
+                known.add(event.id)
+        refresh(db, referral.id)
+    return True
+
+
+def refresh(db: sqlite_utils.Database, referral_id: str) -> None:
+    """Recompute a referral's cached columns from all its events: status and flagged events (the fold),
+    `last_event_at`/`updated_at` (the latest event), and `follow_up`, `reason`, `outcome` as set by the latest
+    event (in fold order) that carried one and was not flagged. Inside the caller's transaction."""
+    events = [
+        ReferralEvent.model_validate_json(r[0])
+        for r in db.execute("SELECT document FROM referral_events WHERE referral_id = ?", [referral_id])
+    ]
+    if not events:
+        return
+    state = fold(events)
+    flagged = set(state.flagged)
+    follow_up = reason = outcome = None
+    for event in in_order(events):
+        if event.id in flagged:
+            continue
+        follow_up = event.follow_up or follow_up
+        reason = event.reason or reason
+        outcome = event.outcome or outcome
+    last = max(e.at for e in events).isoformat()
+    db.execute(
+        "UPDATE referrals SET status = ?, flagged = ?, updated_at = max(updated_at, ?), last_event_at = ?, "
+        "follow_up = ?, reason = ?, outcome = ? WHERE id = ?",
+        [
+            state.status.value,
+            json.dumps(list(state.flagged)),
+            last,
+            last,
+            follow_up.isoformat() if follow_up else None,
+            reason.value if reason else None,
+            outcome.value if outcome else None,
+            referral_id,
+        ],
+    )
 
 
 def _insert_event(db: sqlite_utils.Database, event: ReferralEvent) -> None:
