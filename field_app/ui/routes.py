@@ -340,12 +340,14 @@ def stack(r: Route, role: str = AGENT) -> list[str]:
     """The routes of the screens from the role's home to `r`, in order: what the back arrow walks through."""
     r = resolve(r, role)
     home = home_of(role)
+    # at a desk (office, supervisor) each menu entry is a top-level screen: no back arrow to the home screen
+    tops = {home} if role == AGENT else {screen_path(n) for n in MENUS.get(role, ())} | {home}
     chain = [to_string(r)]
     parent = BY_NAME[r.name].parent(r) if r.name in BY_NAME else None
-    while parent is not None and chain[0] != home and len(chain) < 10:
+    while parent is not None and chain[0] not in tops and len(chain) < 10:
         under = home if parent == HOME else parent
         chain.insert(0, under)
-        if under == home:
+        if under in tops:
             break
         p = parse(under)
         parent = BY_NAME[p.name].parent(p)

@@ -106,5 +106,5 @@ def test_the_audit_and_access_logs_open(
     pytest.importorskip("field_app.casework.access", reason="casework.access (helper B1) not there yet")
     assert recorder.went[-1] == routes.ACCESS
     access = router.views_for(routes.ACCESS)[-1]
-    assert [v.route for v in router.views_for(routes.ACCESS)] == [routes.OVERVIEW, routes.AUDIT, routes.ACCESS]
+    assert [v.route for v in router.views_for(routes.ACCESS)] == [routes.AUDIT, routes.ACCESS]
     assert texts(access)

@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlite_utils
 
-from field_app.directory.detail import contact_lines
 from field_app.directory.places import places
 from field_app.domain.referrals import NEEDS_OUTCOME, NEEDS_REASON, DeclineReason, EventKind, Outcome, ReferralStatus
 from field_app.errors import FieldAppError, ValidationError
@@ -31,6 +30,7 @@ def _office() -> Any:
     from field_app.casework import office
 
     return office
+
 
 ANY = "-"
 STATUS_ORDER = ("received", "sent", "accepted", "enrolled", "declined", "completed", "not_completed", "revoked")
@@ -163,7 +163,8 @@ class InboxViewModel:
         """ "All (n)" then each status that has referrals, with its count."""
         total = sum(self.counts.values())
         chips = [Option(ANY, _("All ({n})").format(n=total))]
-        for code in sorted(self.counts, key=lambda c: STATUS_ORDER.index(c) if c in STATUS_ORDER else 99):
+        shown = [c for c, n in self.counts.items() if n or c == self.filters.status]
+        for code in sorted(shown, key=lambda c: STATUS_ORDER.index(c) if c in STATUS_ORDER else 99):
             chips.append(Option(code, f"{status_words(code)} ({self.counts[code]})"))
         return chips
 
@@ -410,7 +411,7 @@ class CaseViewModel:
 
     def contacts(self) -> list[Any]:
         service = self.detail.service
-        return contact_lines(service.organization) if service is not None else []
+        return list(service.contacts) if service is not None else []
 
     @property
     def history(self) -> list[HistoryLine]:

@@ -28,7 +28,7 @@ COLOURS = (ft.Colors.BLUE_700, ft.Colors.TEAL_700, ft.Colors.AMBER_800, ft.Color
 
 def bar_chart(title: str, data: list[tuple[str, int]], *, key: str, colour: str = ft.Colors.BLUE_700) -> ft.Control:
     """A bar chart, labelled for screen readers with every figure (the canvas alone says nothing)."""
-    if not data:
+    if not any(n for _l, n in data):
         return ft.Column([heading(title), note(_("Nothing to show yet."))], key=key)
     top = max(n for _l, n in data) or 1
     chart = fch.BarChart(
