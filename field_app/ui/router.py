@@ -17,6 +17,7 @@ from typing import Any
 import flet as ft
 import sqlite_utils
 
+from field_app.casework.roles import current as current_workspace
 from field_app.errors import FieldAppError, NotFound
 from field_app.i18n import _
 from field_app.ui import routes
@@ -25,20 +26,6 @@ from field_app.ui.viewmodels.sync import SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav, button, handler, note, screen
 from field_app.ui.views.nearby import Locate
 from field_app.ui.views.sync import sync_badge
-
-try:
-    from field_app.casework.roles import current as current_workspace  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - until the casework package lands: every device is an agent's phone
-    from types import SimpleNamespace
-
-    from field_app.sync.status import state as sync_state
-
-    def current_workspace(db: sqlite_utils.Database) -> Any:
-        enrolled = sync_state(db)
-        if enrolled is None:
-            return SimpleNamespace(role=routes.AGENT, region=None, device_id=None)
-        return SimpleNamespace(role=enrolled.role, region=enrolled.region, device_id=enrolled.device_id)
-
 
 WIDE_PX = 1000  # from this page width: navigation rail, list and detail side by side
 

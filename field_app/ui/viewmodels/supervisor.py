@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from field_app.casework import exports, supervisor, upkeep
+from field_app.casework.office import InboxFilters
 from field_app.errors import FieldAppError
 from field_app.i18n import N_, _, format_date
 from field_app.labels import REFERRAL_STATUSES, SYNC_ROLES, label, region_name
@@ -221,7 +222,7 @@ class ExportsViewModel:
         self.error = self.message = ""
         try:
             if self.what == "referrals":
-                filters = exports.InboxFilters(status=self.status)
+                filters = InboxFilters(status=self.status)
                 rows = exports.export_referrals(
                     self._db, path, fmt=self.fmt, filters=filters, region=self.region, now=now
                 )
