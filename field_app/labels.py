@@ -9,8 +9,9 @@ from __future__ import annotations
 from babel import Locale
 
 from field_app.domain.eligibility import Reason, Status
-from field_app.domain.referrals import ReferralStatus
+from field_app.domain.referrals import DeclineReason, EventKind, Outcome, ReferralStatus
 from field_app.domain.vocabulary import REGION_NAMES, Region
+from field_app.domain.workflow import Issue, MoveProblem
 from field_app.i18n import BABEL_LOCALES, N_, _, language
 
 SEX = {"F": N_("Woman"), "M": N_("Man")}
@@ -113,6 +114,59 @@ REFERRAL_STATUSES = {
     ReferralStatus.REVOKED: N_("Cancelled"),
 }
 
+# The office's moves, as the buttons and the history say them (verbs), e.g. "Accept", "Mark as enrolled".
+EVENT_ACTIONS = {
+    EventKind.CREATED: N_("Create"),
+    EventKind.SENT: N_("Send"),
+    EventKind.RECEIVED: N_("Mark as received"),
+    EventKind.ACCEPTED: N_("Accept"),
+    EventKind.DECLINED: N_("Decline"),
+    EventKind.ENROLLED: N_("Mark as enrolled"),
+    EventKind.COMPLETED: N_("Mark as completed"),
+    EventKind.NOT_COMPLETED: N_("Mark as not completed"),
+    EventKind.REVOKED: N_("Cancel"),
+}
+
+# What happened, as a referral's history lists it.
+EVENT_KINDS = {
+    EventKind.CREATED: N_("Referral written"),
+    EventKind.SENT: N_("Sent to the hub"),
+    EventKind.RECEIVED: N_("Received by the office"),
+    EventKind.ACCEPTED: N_("Accepted by the partner"),
+    EventKind.DECLINED: N_("Declined"),
+    EventKind.ENROLLED: N_("Enrolled"),
+    EventKind.COMPLETED: N_("Completed"),
+    EventKind.NOT_COMPLETED: N_("Not completed"),
+    EventKind.REVOKED: N_("Cancelled by the agent"),
+}
+
+DECLINE_REASONS = {
+    DeclineReason.PARTNER_FULL: N_("The partner has no place left"),
+    DeclineReason.NOT_ELIGIBLE: N_("The person is not eligible"),
+    DeclineReason.PARTNER_UNREACHABLE: N_("The partner could not be reached"),
+    DeclineReason.PERSON_UNREACHABLE: N_("The person could not be reached"),
+    DeclineReason.PERSON_DECLINED: N_("The person declined"),
+    DeclineReason.OTHER: N_("Other reason (say which in the note)"),
+}
+
+OUTCOMES = {
+    Outcome.TRAINED: N_("Trained"),
+    Outcome.JOB_PLACEMENT: N_("Placed in a job"),
+    Outcome.SELF_EMPLOYMENT: N_("Self-employed"),
+    Outcome.OTHER: N_("Other outcome (say which in the note)"),
+}
+
+# Why a move cannot be made (domain.workflow.check_move), in words for the office.
+MOVE_PROBLEMS = {
+    MoveProblem.NOT_OFFICE_MOVE: N_("This is not a step an office takes."),
+    MoveProblem.NOT_ALLOWED: N_("This step is not possible from the referral's current status."),
+    MoveProblem.REASON_REQUIRED: N_("Give the reason."),
+    MoveProblem.REASON_NOT_EXPECTED: N_("A reason goes only with declined or not completed."),
+    MoveProblem.OUTCOME_REQUIRED: N_("Give the outcome."),
+    MoveProblem.OUTCOME_NOT_EXPECTED: N_("An outcome goes only with completed."),
+    MoveProblem.NOTE_REQUIRED: N_('Say in the note what "other" means here.'),
+}
+
 DUPLICATE_REASONS = {
     "same_phone": N_("same phone number"),
     "similar_name": N_("similar name"),
@@ -153,6 +207,21 @@ SYNC_ENTITIES = {
     "returnee": N_("Returnee record"),
     "referral": N_("Referral"),
     "referral_event": N_("Referral update"),
+    "directory_edit": N_("Directory correction"),
+    "access": N_("Record of a read of personal details"),
+    "device_revocation": N_("Device revocation"),
+    "organization": N_("Directory entry"),
+    "locality": N_("Place"),
+    "device": N_("Device"),
+    "directory_audit": N_("Directory audit row"),
+}
+
+# How a person's details were read (the access log's `via`).
+ACCESS_VIA = {
+    "detail": N_("Opened on a device"),
+    "export": N_("In an export"),
+    "api": N_("Read from the hub"),
+    "pull": N_("Sent to a device by the hub"),
 }
 
 
@@ -172,6 +241,11 @@ def rejection_message(code: str | None, reason: str | None = None) -> str:
     if reason:
         return _("The hub refused this change: {reason}").format(reason=reason)
     return _("The hub refused this change.")
+
+
+def move_problem(issue: Issue) -> str:
+    """One problem with an office's move, in words (the field is named by the caller)."""
+    return _(MOVE_PROBLEMS[issue.problem])
 
 
 def label(table: dict[str, str], code: str) -> str:

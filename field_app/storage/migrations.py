@@ -223,12 +223,26 @@ CREATE INDEX directory_audit_at ON directory_audit(at);
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 
+# The office inbox (casework.office): its two parts (overdue, then the rest) are walked newest first, so these
+# indexes hold created_at and id in order and, after them, what decides which part a row is in (status,
+# last_event_at): a page reads about its own rows from the index, not the region's 100,000 (bench/office.py).
+# A shared person's place of return gets its own column, for the inbox's place filter.
+INBOX_V6 = """
+CREATE INDEX referrals_region_newest ON referrals(region, created_at, id, status, last_event_at);
+CREATE INDEX referrals_region_status_newest ON referrals(region, status, created_at, id, last_event_at);
+CREATE INDEX referrals_newest ON referrals(created_at, id, status, last_event_at);
+ALTER TABLE shared_persons ADD COLUMN locality TEXT;
+UPDATE shared_persons SET locality = json_extract(document, '$.locality');
+CREATE INDEX shared_persons_locality ON shared_persons(locality)
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
     Migration(3, "nearby", _sql(NEARBY_V3)),
     Migration(4, "sync", _sql(SYNC_V4)),
     Migration(5, "roles", _sql(ROLES_V5)),
+    Migration(6, "inbox", _sql(INBOX_V6)),
 )
 
 

@@ -24,8 +24,9 @@ def folded_name(given_name: str, family_name: str) -> str:
 def put_shared_person(db: sqlite_utils.Database, person: SharedPerson, *, now: dt.datetime) -> None:
     """Insert or replace one person (inside the caller's transaction, if any)."""
     db.execute(
-        "INSERT INTO shared_persons (returnee_id, given_name, family_name, phone, folded_name, document, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(returnee_id) DO UPDATE SET given_name = excluded.given_name, "
+        "INSERT INTO shared_persons (returnee_id, given_name, family_name, phone, folded_name, locality, document, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(returnee_id) DO UPDATE SET "
+        "given_name = excluded.given_name, locality = excluded.locality, "
         "family_name = excluded.family_name, phone = excluded.phone, folded_name = excluded.folded_name, "
         "document = excluded.document, updated_at = excluded.updated_at",
         [
@@ -34,6 +35,7 @@ def put_shared_person(db: sqlite_utils.Database, person: SharedPerson, *, now: d
             person.family_name,
             person.phone,
             folded_name(person.given_name, person.family_name),
+            person.locality,
             person.model_dump_json(),
             now.isoformat(),
         ],
