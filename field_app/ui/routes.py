@@ -156,7 +156,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("upkeep", "/upkeep", _home,
            lambda c, r: vm("upkeep:UpkeepListViewModel")(c.db, c.clock, role=c.role, region=c.region),
            lambda c, m: ui("upkeep:upkeep_list_screen")(c, m),
-           roles=DESK, menu=("EDIT_NOTE", N_("Directory upkeep"))),
+           roles=DESK, menu=("EDIT_NOTE", N_("Directory"))),
     Screen("upkeep_org", "/upkeep/{organization_id}", lambda r: _path("upkeep"),
            lambda c, r: vm("upkeep:UpkeepViewModel")(c.db, c.clock, r.organization_id),
            lambda c, m: ui("upkeep:upkeep_screen")(c, m), roles=DESK),
@@ -196,7 +196,7 @@ MENUS = {  # the destinations of the navigation rail (desktop), in order; the ph
     OFFICE: ("inbox", "walk_in", "upkeep", "sync"),
     SUPERVISOR: ("overview", "inbox", "devices", "export", "audit", "sync"),
 }
-ON_PHONE = {AGENT: 0, OFFICE: 4, SUPERVISOR: 5}  # how many fit the phone's bottom bar (the sync screen: app bar)
+ON_PHONE = {AGENT: 0, OFFICE: 3, SUPERVISOR: 5}  # how many fit the phone's bottom bar (the sync screen: app bar)
 
 
 def link(name: str, **values: str | None) -> str:

@@ -80,7 +80,7 @@ def test_office_inbox_and_detail_at_phone_size(office_url: str, t: Callable[[str
         expect(tile.first).to_be_visible(timeout=60_000)
         shot(page, "office-4-phone-inbox.png")
         tile.first.click()
-        expect(page.get_by_role("button", name=t("Call"))).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("button", name=t("Call")).first).to_be_visible(timeout=30_000)
         expect(page.get_by_text(t("History"))).to_be_attached()
         shot(page, "office-5-phone-detail.png")
 

@@ -42,18 +42,25 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / name))
 
 
+def rail(page: Page, label: str) -> None:
+    """Click a destination of the navigation rail (Flutter names it "<label> Tab i of n")."""
+    page.get_by_role("button", name=re.compile(rf"^{re.escape(label)}\b")).first.click()
+    page.wait_for_timeout(500)
+
+
 def test_supervisor_overview_devices_and_export(devices: Devices, t: Callable[[str], str]) -> None:
     with running_app(devices.supervisor) as url, desk_page(url) as page:
-        expect(page.get_by_text(t("Referrals per region"))).to_be_visible(timeout=60_000)
-        expect(page.get_by_text(t("Funnel: referred, accepted, enrolled, completed"))).to_be_visible()
+        expect(page.get_by_text(t("Referrals per region")).first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(t("Funnel: referred, accepted, enrolled, completed")).first).to_be_visible()
         shot(page, "supervisor-1-overview.png")
 
-        page.get_by_text(t("Devices"), exact=True).first.click()
+        rail(page, t("Devices"))
+        expect(page.get_by_role("heading", name=t("Devices"))).to_be_visible(timeout=30_000)
+        shot(page, "supervisor-2-devices.png")
         expect(page.get_by_text("e2e office", exact=False).first).to_be_visible(timeout=30_000)
         expect(page.get_by_text("e2e agent", exact=False).first).to_be_visible()
-        shot(page, "supervisor-2-devices.png")
 
-        page.get_by_text(t("Exports"), exact=True).first.click()
+        rail(page, t("Exports"))
         export = page.get_by_role("button", name=t("Export"), exact=True)
         expect(export).to_be_visible(timeout=30_000)
         export.click()

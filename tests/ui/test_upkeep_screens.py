@@ -44,7 +44,7 @@ def test_the_office_menu_and_its_regions_partners(office_db: sqlite_utils.Databa
     assert isinstance(vm, UpkeepListViewModel) and vm.rows
     assert ORG in [oid for oid, _name in vm.rows]
     assert isinstance(view.navigation_bar, ft.NavigationBar)
-    assert [d.label for d in view.navigation_bar.destinations] == ["Referrals", "Walk-ins", "Directory upkeep", "Sync"]
+    assert [d.label for d in view.navigation_bar.destinations] == ["Referrals", "Walk-ins", "Directory"]
     assert view.navigation_bar.selected_index == 2
     fire(by_key(view, ORG, ft.ListTile))
     assert recorder.went[-1] == routes.upkeep(ORG)

@@ -372,7 +372,8 @@ class CaseViewModel:
         if p.education:
             lines.append((_("Education"), label(EDUCATION, p.education)))
         place = self._place_name(p.locality) if p.locality else None
-        lines.append((_("Place of return"), " · ".join(x for x in (place, region_name(p.region)) if x)))
+        region = region_name(p.region)
+        lines.append((_("Place of return"), " · ".join(x for x in dict.fromkeys((place, region)) if x)))
         return lines
 
     @staticmethod

@@ -261,7 +261,7 @@ def case_screen(ctx: routes.Context, vm: CaseViewModel) -> ft.View:
         body.controls = case_panel(vm, ctx.nav, redraw)
 
     redraw()
-    return screen(routes.case(vm.referral_id), vm.title, [body])
+    return screen(routes.case(vm.referral_id), vm.item.code, [body])
 
 
 def history_line(line: HistoryLine) -> ft.Control:
@@ -376,7 +376,7 @@ def open_move(vm: CaseViewModel, nav: Nav, redraw: Callable[[], None], kind: str
                 tight=True,
                 spacing=12,
                 width=min(MAX_WIDTH, 480),
-                scroll=ft.ScrollMode.AUTO,
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             ),
             actions=[
                 button(_("Cancel"), handler(nav.close_dialog), kind="text"),
