@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from field_app.casework._compat import InboxFilters, current
+from field_app.casework.office import InboxFilters, _conditions, overdue_days
+from field_app.casework.roles import current
 from field_app.casework.supervisor import partner_funnels
-from field_app.domain.geo import fold
 from field_app.domain.referrals import CLOSED
 from field_app.domain.workflow import overdue_cutoff
 from field_app.errors import Problem, StorageError, ValidationError
@@ -31,6 +31,7 @@ from field_app.i18n import N_, _
 from field_app.sync.protocol import AccessRecord
 
 Format = Literal["xlsx", "csv"]
+ACCESS_CHUNK = 2000
 FORMATS = ("xlsx", "csv")
 
 REFERRAL_COLUMNS = (
@@ -162,6 +163,8 @@ def _csv_cell(value: Any) -> Any:
 
 def _write(path: Path, fmt: str, columns: Sequence[tuple[str, str]], title: str, rows: Iterable[dict[str, Any]]) -> int:
     _check_format(fmt)
+    from xlsxwriter.exceptions import FileCreateError
+
     try:
         sheet = _Sheet(path, fmt, columns, title)
         try:
@@ -169,56 +172,21 @@ def _write(path: Path, fmt: str, columns: Sequence[tuple[str, str]], title: str,
                 sheet.add(row)
         finally:
             sheet.close()
-    except OSError as exc:
+    except (OSError, FileCreateError) as exc:
         raise StorageError(_("cannot write {path}: {reason}").format(path=path, reason=exc)) from exc
     return sheet.rows
 
 
 def referral_query(
-    filters: InboxFilters, *, region: str | None, now: dt.datetime, overdue_days: int
+    db: sqlite_utils.Database, filters: InboxFilters, *, region: str | None, cutoff: str
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause (over `referrals r`, `shared_persons p`, `returnees q`) for `filters`, and its parameters."""
-    where: list[str] = []
-    params: list[Any] = []
-    if region:
-        where.append("r.region = ?")
-        params.append(region)
-    if filters.status:
-        where.append("r.status = ?")
-        params.append(str(filters.status))
-    if filters.organization_id:
-        where.append("r.organization_id = ?")
-        params.append(filters.organization_id)
-    if filters.device_id:
-        where.append("r.origin_device = ?")
-        params.append(filters.device_id)
-    if filters.locality:
-        where.append(
-            "coalesce(json_extract(p.document, '$.locality'), json_extract(q.document, '$.locality')) IN "
-            "(SELECT id FROM localities WHERE id = ? OR cercle = (SELECT cercle FROM localities WHERE id = ?))"
-        )
-        params.extend([filters.locality, filters.locality])
-    if filters.since:
-        where.append("r.created_at >= ?")
-        params.append(filters.since.isoformat())
-    if filters.until:
-        where.append("r.created_at < ?")
-        params.append((filters.until + dt.timedelta(days=1)).isoformat())
-    if filters.text and filters.text.strip():
-        text = filters.text.strip()
-        where.append("(r.code LIKE ? OR p.folded_name LIKE ? OR q.given_name || ' ' || q.family_name LIKE ?)")
-        params.extend([text.upper() + "%", f"%{fold(text)}%", f"%{text}%"])
+    """The WHERE clause over `referrals r` for `filters`, exactly as the inbox filters (casework.office)."""
+    where, params = _conditions(db, region, filters, with_status=True)
     if filters.overdue_only:
         closed = ", ".join(f"'{s.value}'" for s in CLOSED)
-        where.append(f"r.status NOT IN ({closed}) AND r.last_event_at <= ?")
-        params.append(overdue_cutoff(now, overdue_days).isoformat())
+        where.append(f"(r.status NOT IN ({closed}) AND r.last_event_at <= ?)")
+        params.append(cutoff)
     return ("WHERE " + " AND ".join(where)) if where else "", params
-
-
-def _overdue_days(db: sqlite_utils.Database) -> int:
-    from field_app.casework._compat import overdue_days
-
-    return int(overdue_days(db))
 
 
 def export_referrals(
@@ -238,9 +206,8 @@ def export_referrals(
     if ws.role == "office":
         region = ws.region
     names = ws.role == "supervisor"
-    days = _overdue_days(db)
-    cutoff = overdue_cutoff(now, days).isoformat()
-    where, params = referral_query(filters, region=region, now=now, overdue_days=days)
+    cutoff = overdue_cutoff(now, overdue_days(db)).isoformat()
+    where, params = referral_query(db, filters, region=region, cutoff=cutoff)
     closed = ", ".join(f"'{s.value}'" for s in CLOSED)
     sql = f"""
         SELECT r.id, r.code, r.status, r.region, r.organization_id, coalesce(o.name, r.organization_id),
@@ -283,16 +250,20 @@ def export_referrals(
             if names and consent and given is not None:
                 row.update(given_name=given, family_name=family, phone=phone)
                 seen.append((returnee_id, rid))
+                if len(seen) >= ACCESS_CHUNK:  # written as we go, so memory stays flat
+                    _record_exported(db, seen, device_id=ws.device_id, now=now)
+                    seen.clear()
             yield row
 
     target = Path(path)
-    with db.atomic():
-        count = _write(target, fmt, columns, _("Referrals"), rows())
-        try:
+    try:
+        with db.atomic():  # the access rows and their outbox entries: all of them or none
+            count = _write(target, fmt, columns, _("Referrals"), rows())
             _record_exported(db, seen, device_id=ws.device_id, now=now)
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+    except BaseException:
+        if target.is_file():
+            target.unlink()
+        raise
     return count
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from field_app.casework._compat import InboxFilters, InboxItem, current, inbox
+from field_app.casework.office import InboxFilters, InboxItem, inbox, item
+from field_app.casework.roles import current
 from field_app.domain.directory import InsertionRate
 from field_app.domain.referrals import Outcome, ReferralStatus
 from field_app.errors import NotFound, Problem, ValidationError
@@ -169,22 +170,14 @@ def _counts(db: sqlite_utils.Database, expr: str, region: str | None, extra: str
 
 
 def _conflicts(db: sqlite_utils.Database, region: str | None, now: dt.datetime) -> tuple[list[InboxItem], int]:
-    """Referrals with an event their status did not allow (flagged): newest first."""
+    """Referrals with an event their status did not allow (flagged), most recently changed first."""
     where, params = _where(region)
-    extra = "r.flagged != '[]'"
-    where = f"{where} AND {extra}" if where else f"WHERE {extra}"
+    where = f"{where} AND r.flagged != '[]'" if where else "WHERE r.flagged != '[]'"
     total = int(db.execute(f"SELECT count(*) FROM referrals r {where}", params).fetchone()[0])
-    codes = [
-        r[0]
-        for r in db.execute(
-            f"SELECT r.code FROM referrals r {where} ORDER BY r.last_event_at DESC LIMIT {LIST_MAX}", params
-        ).fetchall()
-    ]
-    items: list[InboxItem] = []
-    for code in codes:
-        page = inbox(db, region=region, filters=InboxFilters(text=code), now=now, limit=5)
-        items.extend(i for i in page.items if i.code == code and i.flagged)
-    return items, total
+    ids = db.execute(
+        f"SELECT r.id FROM referrals r {where} ORDER BY r.last_event_at DESC, r.id LIMIT ?", [*params, LIST_MAX]
+    ).fetchall()
+    return [item(db, rid, now=now) for (rid,) in ids], total
 
 
 def pipeline(db: sqlite_utils.Database, *, region: str | None = None, now: dt.datetime) -> Pipeline:

@@ -18,7 +18,7 @@ from typing import Any
 import pydantic
 import sqlite_utils
 
-from field_app.casework._compat import current
+from field_app.casework.roles import current
 from field_app.directory.build import put_organization
 from field_app.directory.edits import FieldDiff, apply_changes, may_edit, revert_changes
 from field_app.domain.directory import Organization

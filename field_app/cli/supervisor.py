@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from field_app.casework._compat import InboxFilters
 from field_app.casework.exports import export_audit, export_outcomes, export_referrals
+from field_app.casework.office import InboxFilters
 from field_app.casework.supervisor import devices, pipeline
 from field_app.cli.common import data_dir_arg
 from field_app.directory.store import open_directory

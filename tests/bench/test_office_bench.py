@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bench.office import NOW, PAGE, REGION, naive_inbox, seed_referrals
-from field_app.casework import _compat as office_api
+from field_app.casework import office as office_api
 from field_app.domain.referrals import ReferralStatus
 from field_app.storage.database import open_db
 

@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 import sqlite_utils
 
-from field_app.casework._compat import InboxFilters
 from field_app.casework.exports import export_audit, export_outcomes, export_referrals
-from field_app.errors import ValidationError
+from field_app.casework.office import InboxFilters
+from field_app.errors import StorageError, ValidationError
 from field_app.i18n import language, set_language
 from field_app.storage.audit import put_audit
 from field_app.sync.protocol import AccessRecord, AuditEntry
@@ -137,3 +137,12 @@ def test_french_headers_and_bad_format(tmp_path: Path, built_db: sqlite_utils.Da
     with pytest.raises(ValidationError):
         export_referrals(db, tmp_path / "x.pdf", fmt="pdf", now=NOW)
     assert not (tmp_path / "x.pdf").exists() and access(db) == []
+
+
+def test_failed_export_leaves_no_access_row(tmp_path: Path, built_db: sqlite_utils.Database) -> None:
+    db, _ids = seeded(tmp_path, built_db, "supervisor")
+    folder = tmp_path / "a-folder.xlsx"
+    folder.mkdir()  # xlsxwriter writes the file when it closes, after every row (and access row) is done
+    with pytest.raises(StorageError):
+        export_referrals(db, folder, fmt="xlsx", now=NOW)
+    assert access(db) == [] and db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
