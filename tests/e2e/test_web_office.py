@@ -58,7 +58,7 @@ def test_office_inbox_detail_accept_at_desktop_width(office_url: str, t: Callabl
         expect(page.get_by_text(t("Referrals of {region}").format(region="Kayes"))).to_be_visible()
         shot(page, "office-1-inbox.png")
         tile.first.click()
-        accept = page.get_by_role("button", name=t("Accepted by the partner"), exact=True)
+        accept = page.get_by_role("button", name=t("Accept"), exact=True)
         expect(accept).to_be_visible(timeout=30_000)
         expect(page.get_by_text("+22376123456", exact=False).first).to_be_visible()  # the phone, with consent
         shot(page, "office-2-detail.png")

@@ -60,10 +60,10 @@ def test_detail_move_dialog_errors_on_the_field_then_accept(
     assert isinstance(vm, CaseViewModel)
     shown = " ".join(texts(view))
     assert "Fatoumata Traoré" in shown and "Phone:" in shown and "Atelier École de Kayes" in shown
-    assert "Referred by the agent" in shown  # the history
+    assert "Referral written" in shown  # the history
     moves = [o.key for o in vm.move_options()]
     assert "declined" in moves
-    fire(button(view, "Declined"))
+    fire(button(view, "Decline"))
     dialog = recorder.dialogs[-1]
     fire(button(dialog, "Save"))  # no reason given
     assert "reason" in vm.form.errors and recorder.dialogs  # the dialog stays, the problem is on its field
@@ -71,7 +71,7 @@ def test_detail_move_dialog_errors_on_the_field_then_accept(
     assert before == 0
     recorder.nav.close_dialog()
     view = router.views_for(routes.case(rid))[-1]
-    fire(button(view, "Accepted by the partner"))
+    fire(button(view, "Accept"))
     fire(button(recorder.dialogs[-1], "Save"))
     assert not recorder.dialogs and vm.item.status == "accepted"
     assert db.execute("SELECT count(*) FROM outbox WHERE entity = 'referral_event'").fetchone()[0] == 1

@@ -17,8 +17,20 @@ import sqlite_utils
 from field_app.directory.places import places
 from field_app.domain.referrals import NEEDS_OUTCOME, NEEDS_REASON, DeclineReason, EventKind, Outcome, ReferralStatus
 from field_app.errors import FieldAppError, ValidationError
-from field_app.i18n import N_, _, format_date
-from field_app.labels import DOCUMENTS, EDUCATION, LANGUAGES, REFERRAL_STATUSES, SEX, label, region_name
+from field_app.i18n import _, format_date
+from field_app.labels import (
+    DECLINE_REASONS,
+    DOCUMENTS,
+    EDUCATION,
+    EVENT_ACTIONS,
+    EVENT_KINDS,
+    LANGUAGES,
+    OUTCOMES,
+    REFERRAL_STATUSES,
+    SEX,
+    label,
+    region_name,
+)
 from field_app.ui.viewmodels.common import Clock, Option
 from field_app.ui.viewmodels.sync import when_text
 
@@ -36,40 +48,11 @@ ANY = "-"
 STATUS_ORDER = ("received", "sent", "accepted", "enrolled", "declined", "completed", "not_completed", "revoked")
 OVERDUE_CHOICES = (7, 14, 21, 30, 60)
 
-# What each event in a referral's history says it was, and what the office's buttons say to make it.
-EVENT_WORDS = {
-    "created": N_("Referred by the agent"),
-    "sent": N_("Sent to the hub"),
-    "received": N_("Received by the office"),
-    "accepted": N_("Accepted by the partner"),
-    "declined": N_("Declined"),
-    "enrolled": N_("Enrolled"),
-    "completed": N_("Completed"),
-    "not_completed": N_("Not completed"),
-    "revoked": N_("Cancelled by the agent"),
-}
-MOVE_WORDS = {
-    "received": N_("Mark received"),
-    "accepted": N_("Accepted by the partner"),
-    "declined": N_("Declined"),
-    "enrolled": N_("Enrolled"),
-    "completed": N_("Completed"),
-    "not_completed": N_("Not completed"),
-}
-REASON_WORDS = {
-    "partner_full": N_("The partner is full"),
-    "not_eligible": N_("Not eligible"),
-    "partner_unreachable": N_("The partner cannot be reached"),
-    "person_unreachable": N_("The person cannot be reached"),
-    "person_declined": N_("The person declined"),
-    "other": N_("Other (say why in the note)"),
-}
-OUTCOME_WORDS = {
-    "trained": N_("Trained"),
-    "job_placement": N_("Placed in a job"),
-    "self_employment": N_("Self-employed"),
-    "other": N_("Other (say what in the note)"),
-}
+# The words for event kinds, office moves, reasons and outcomes live in field_app.labels (one home for them).
+EVENT_WORDS: dict[str, str] = {str(k): v for k, v in EVENT_KINDS.items()}
+MOVE_WORDS: dict[str, str] = {str(k): v for k, v in EVENT_ACTIONS.items()}
+REASON_WORDS: dict[str, str] = {str(k): v for k, v in DECLINE_REASONS.items()}
+OUTCOME_WORDS: dict[str, str] = {str(k): v for k, v in OUTCOMES.items()}
 
 
 def status_words(code: str) -> str:

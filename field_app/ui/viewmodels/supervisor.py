@@ -14,7 +14,7 @@ from field_app.casework import exports, supervisor, upkeep
 from field_app.casework.office import InboxFilters
 from field_app.errors import FieldAppError
 from field_app.i18n import N_, _, format_date
-from field_app.labels import REFERRAL_STATUSES, SYNC_ROLES, label, region_name
+from field_app.labels import ACCESS_VIA, REFERRAL_STATUSES, SYNC_ROLES, label, region_name
 from field_app.ui.viewmodels.common import Clock, Option
 from field_app.ui.viewmodels.office import ANY, OUTCOME_WORDS, inbox_row, status_words
 from field_app.ui.viewmodels.sync import when_text
@@ -308,8 +308,7 @@ class AccessRow:
     what: str
 
 
-VIA = {"detail": N_("opened the detail"), "export": N_("exported with names"), "pull": N_("received by sync"),
-       "api": N_("read through the hub's API")}  # fmt: skip
+VIA: dict[str, str] = dict(ACCESS_VIA)
 
 
 class AccessViewModel:

@@ -3,9 +3,8 @@ and the runner that syncs in the background — plain Python, tested without Fle
 
 - `SyncViewModel` reads the sync state and the outbox (on the screens' database connection) and follows a sync in
   progress through the engine's events: offline / syncing / failed / up to date, what waits, the last sync.
-- `SyncRunner` syncs on its OWN connection, in a worker thread, one sync at a time: at start, every few minutes
-  while the app is open, at the backoff time after a failure (so the first success after failures is the sync
-  "on reconnect"), and at once when asked ("Sync now", a page reconnecting, a new enrolment).
+- `SyncRunner` (the one background runner, in `field_app.sync.runner`, shared with `field-app sync`) syncs on
+  its OWN connection, in a worker thread, one sync at a time; it is imported here for the app's composition.
 - `EnrolViewModel` checks the hub address and code, then enrols (the network call runs in a worker thread).
 Event callbacks arrive on the worker thread: the composition root hands `on_change` listeners that hop back to
 the page's event loop before touching controls.
@@ -13,11 +12,8 @@ the page's event loop before touching controls.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,21 +28,17 @@ from field_app.labels import SYNC_ROLES, label, pending_words
 from field_app.referrals.service import get as get_referral
 from field_app.referrals.service import returnee_of_event
 from field_app.returnees.service import get as get_returnee
-from field_app.sync import backoff, quarantine, status
+from field_app.sync import quarantine, status
 from field_app.sync.engine import (
     BATCH_PUSHED,
     FAILED,
     FINISHED,
-    INTERVAL_S,
     PAGE_PULLED,
     STARTED,
-    SyncEngine,
     SyncEvent,
-    SyncReport,
-    client_for,
     enrol,
-    next_due,
 )
+from field_app.sync.runner import SyncRunner as _SyncRunner
 from field_app.sync.status import SyncState
 from field_app.ui.viewmodels.common import Clock
 
@@ -246,99 +238,8 @@ def _refused_row(db: sqlite_utils.Database, item: quarantine.QuarantinedItem) ->
     return RefusedRow(item.seq, what, item.message, returnee_id)
 
 
-class SyncRunner:
-    """Runs syncs for the app: `run()` is the background loop (an asyncio task), `request()` asks for a sync now,
-    `sync_blocking()` does one sync (on the runner's own database connection). One sync at a time."""
-
-    def __init__(
-        self,
-        open_db: Callable[[], sqlite_utils.Database],
-        clock: Clock,
-        rng: backoff.Uniform,
-        vm: SyncViewModel,
-        *,
-        interval_s: float = INTERVAL_S,
-        transport: httpx.BaseTransport | None = None,
-    ):
-        self._open_db = open_db
-        self._db: sqlite_utils.Database | None = None
-        self._clock = clock
-        self._rng = rng
-        self.vm = vm
-        self.interval_s = interval_s
-        self._transport = transport
-        self._lock = threading.Lock()
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopped = False
-        self.last_error: FieldAppError | None = None
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        if self._db is None:
-            self._db = self._open_db()
-        return self._db
-
-    def sync_blocking(self) -> SyncReport | None:
-        """One whole sync now (blocking: call it from a worker thread); None when not enrolled, or when it failed
-        (then `last_error` says why; the failure and the next attempt are in the sync state)."""
-        with self._lock:
-            try:
-                if status.state(self.db) is None:
-                    return None
-                with client_for(self.db, transport=self._transport) as client:
-                    engine = SyncEngine(self.db, client, self._clock, self._rng, listener=self.vm.on_event)
-                    report = engine.sync_once()
-                self.last_error = None
-                return report
-            except (SyncError, AuthError) as exc:
-                self.last_error = exc
-                return None
-            except FieldAppError as exc:  # e.g. the database could not be opened
-                self.last_error = exc
-                log.warning("sync could not run: %s", exc)
-                return None
-            finally:
-                self.vm.finished()
-
-    def seconds_until_due(self) -> float | None:
-        """How long until the next automatic sync (0: now); None when not enrolled."""
-        now = self._clock()
-        due = next_due(status.state(self.db), now, self.interval_s)
-        return None if due is None else max(0.0, (due - now).total_seconds())
-
-    def request(self) -> None:
-        """Sync as soon as possible ("Sync now", a new enrolment, the page reconnecting). Thread-safe."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    def stop(self) -> None:
-        self._stopped = True
-        self.request()
-
-    async def run(self) -> None:
-        """The background loop: sync at start, then whenever due or asked, until `stop()`."""
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        first = True
-        while not self._stopped:
-            try:
-                wait = 0.0 if first else await asyncio.to_thread(self.seconds_until_due)
-            except Exception:  # e.g. the database could not be read: try again in a while
-                log.exception("could not read the sync state")
-                wait = self.interval_s
-            first = False
-            if wait is None or wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)  # None: until asked
-            self._wake.clear()
-            if self._stopped:
-                break
-            try:
-                await asyncio.to_thread(self.sync_blocking)
-            except Exception:  # a bug must not end background syncing for the session: log it, go on
-                log.exception("background sync failed")
-                await asyncio.sleep(backoff.CAP_S / 10)
+# The one background runner (field_app.sync.runner), watched by the sync view model: what the app composes.
+SyncRunner = _SyncRunner[SyncViewModel]
 
 
 class EnrolViewModel:
