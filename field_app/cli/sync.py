@@ -2,8 +2,9 @@
 
     field-app device enrol --hub URL --code CODE [--name NAME]   enrol once; prints the device id
     field-app sync --once                                          one sync; prints a one-line summary
-    field-app sync [--interval SECONDS]                            sync every few minutes (backoff on failure)
-                                                                   until Ctrl+C; one line per sync
+    field-app sync [--loop] [--interval SECONDS]                   sync every few minutes (backoff on failure)
+                                                                   until Ctrl+C; one line per sync (the app's
+                                                                   own background runner, sync/runner.py)
     field-app sync status [--json]                                 pending, quarantined (with reasons), last sync
     field-app sync retry (SEQ… | --all)                            put refused entries back in the queue
 
@@ -18,19 +19,20 @@ import datetime as dt
 import json
 import random
 import signal
-import time
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from field_app.directory.store import open_directory
-from field_app.errors import NotFound, SyncError
+from field_app.errors import FieldAppError, NotFound
 from field_app.i18n import N_, _
 from field_app.labels import SYNC_ENTITIES, SYNC_ROLES, label
 from field_app.storage import outbox, sync_state
 from field_app.storage.paths import resolve_data_dir
 from field_app.sync import quarantine
-from field_app.sync.engine import INTERVAL_S, SyncEngine, SyncReport, client_for, enrol, next_due, utc_now
+from field_app.sync.engine import INTERVAL_S, SyncEngine, SyncReport, client_for, enrol, utc_now
+from field_app.sync.runner import Quiet, SyncRunner
 
 COMMANDS = ("device", "sync")
 
@@ -62,6 +64,7 @@ def add_parsers(sub: Any) -> None:
 
     sync = sub.add_parser("sync", help=_("send what is queued and receive the hub's changes"))
     sync.add_argument("--once", action="store_true", help=_("sync once and stop"))
+    sync.add_argument("--loop", action="store_true", help=_("keep syncing until stopped (the default)"))
     sync.add_argument(
         "--interval", type=float, default=INTERVAL_S, metavar="SECONDS", help=_("seconds between syncs (default 300)")
     )
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         report = sync_once(db)
         print(report.summary())
         return 0
-    return _loop(db, args.interval)
+    return _loop(resolve_data_dir(args.data_dir), args.interval)
 
 
 def sync_once(db: sqlite_utils.Database) -> SyncReport:
@@ -114,33 +117,30 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _loop(db: sqlite_utils.Database, interval: float) -> int:
-    """Sync now, then every `interval` seconds, sooner or later after failures (backoff), until Ctrl+C. A refused
-    token stops it (AuthError: it will not start working by itself)."""
+def _loop(data_dir: Path, interval: float) -> int:
+    """Sync now, then every `interval` seconds, sooner or later after failures (backoff), until Ctrl+C: the same
+    runner as the app's. A refused token stops it (AuthError: it will not start working by itself)."""
     _stop_on_signals()
-    first = True
+    runner = SyncRunner(lambda: open_directory(data_dir), utc_now, random.Random(), Quiet(), interval_s=interval)
+
+    def said(report: SyncReport | None, error: FieldAppError | None) -> None:
+        if report is not None:
+            print(_("{time} ok: {summary}").format(time=_stamp(utc_now()), summary=report.summary()), flush=True)
+            return
+        state = sync_state.load(runner.db)
+        retry_at = _stamp(state.next_attempt_at if state and state.next_attempt_at else utc_now())
+        print(
+            _("{time} failed: {reason}; next attempt at {retry}").format(
+                time=_stamp(utc_now()), reason=error, retry=retry_at
+            ),
+            flush=True,
+        )
+
     try:
-        while True:
-            now = utc_now()
-            due = now if first else (next_due(sync_state.require(db), now, interval) or now)
-            first = False
-            if due > now:
-                time.sleep((due - now).total_seconds())
-            try:
-                report = sync_once(db)
-                print(_("{time} ok: {summary}").format(time=_stamp(utc_now()), summary=report.summary()), flush=True)
-            except SyncError as exc:
-                state = sync_state.require(db)
-                retry_at = _stamp(state.next_attempt_at or utc_now())
-                print(
-                    _("{time} failed: {reason}; next attempt at {retry}").format(
-                        time=_stamp(utc_now()), reason=exc, retry=retry_at
-                    ),
-                    flush=True,
-                )
+        runner.run_blocking(said)
     except KeyboardInterrupt:
         print(_("stopped"), flush=True)
-        return 0
+    return 0
 
 
 def _status(db: sqlite_utils.Database, *, as_json: bool) -> int:

@@ -28,6 +28,7 @@ from field_app.i18n import _
 from field_app.sync.protocol import (
     API_PREFIX,
     MAX_PULL,
+    DeviceReport,
     EnrolRequest,
     EnrolResponse,
     Info,
@@ -156,9 +157,21 @@ class HubClient:
         """Changes after `cursor` in this device's scope, oldest first, at most `limit`."""
         return self._call("GET", "/sync/pull", PullResponse, params={"cursor": cursor, "limit": limit})
 
+    def report(self, report: DeviceReport) -> None:
+        """`POST /devices/report`: this device's counts at the end of a sync. A hub without the endpoint answers
+        404 (HubRefused): callers decide whether that matters."""
+        self._send("POST", "/devices/report", json=report.model_dump(mode="json"))
+
     # --- one request, errors converted ----------------------------------------------------------------------
 
     def _call(self, method: str, path: str, model: type[W], **kwargs: Any) -> W:
+        response = self._send(method, path, **kwargs)
+        try:
+            return model.model_validate_json(response.content)
+        except pydantic.ValidationError as exc:
+            raise HubError(_("the hub's answer could not be read"), status=response.status_code) from exc
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = f"{API_PREFIX}{path}"
         try:
             response = self._http.request(method, url, **kwargs)
@@ -188,7 +201,4 @@ class HubClient:
                 status=status,
                 code=problem.code if problem else f"http_{status}",
             )
-        try:
-            return model.model_validate_json(response.content)
-        except pydantic.ValidationError as exc:
-            raise HubError(_("the hub's answer could not be read"), status=status) from exc
+        return response

@@ -24,9 +24,13 @@ How one sync goes, and why it is safe to stop it anywhere:
    in ONE transaction, so a crash mid-pull repeats at most one page (applying a change twice is harmless:
    directory upserts compare content hashes, referral events are inserted only when new).
 Changes applied: `organization` and `locality` upsert/delete (the directory build's per-item code, full-text and
-nearby index included); `referral_event` → the event is added if new and the referral's status re-folded. A
-change this device cannot use (an event for a referral it does not hold, a document that fails validation) is
-counted and skipped, so one bad row never blocks every later status change.
+nearby index included); `referral` → the referral (made here or on another device: an office's region) with its
+events and the person when shared; `referral_event` → the event is added if new and the referral re-folded;
+`device`, `access`, `directory_audit` (supervisors) → their rows. A change this device cannot use (an event for a
+referral it does not hold, a document that fails validation) is counted and skipped, so one bad row never blocks
+every later status change.
+3. Report: the device's own counts (pending, quarantined, app version, cursor) to `POST /devices/report`, so that
+   supervisors see them; a hub too old to know that endpoint (404) or a failed report does not fail the sync.
 """
 
 from __future__ import annotations
@@ -50,12 +54,26 @@ from field_app.domain.referrals import ReferralEvent
 from field_app.errors import AuthError, FieldAppError, SyncError, ValidationError
 from field_app.i18n import _
 from field_app.storage import outbox, sync_state
+from field_app.storage.access import put_access
+from field_app.storage.audit import put_audit
+from field_app.storage.devices import put_device
 from field_app.storage.outbox import OutboxEntry
-from field_app.storage.referrals import merge_event
+from field_app.storage.referrals import merge_event, put_pulled_referral
 from field_app.storage.sync_state import SyncState
 from field_app.sync import backoff
 from field_app.sync.client import HubClient, HubError, HubRefused, HubUnreachable
-from field_app.sync.protocol import MAX_BATCH, MAX_PULL, Change, Op, OpResult
+from field_app.sync.protocol import (
+    MAX_BATCH,
+    MAX_PULL,
+    AccessRecord,
+    AuditEntry,
+    Change,
+    DeviceInfo,
+    DeviceReport,
+    Op,
+    OpResult,
+    ReferralChange,
+)
 
 log = logging.getLogger(__name__)
 
@@ -241,11 +259,24 @@ class SyncEngine:
         except (FieldAppError, sqlite3.Error) as exc:  # e.g. the local database was locked or could not be written
             self._failed(state, sync_state.FAILED, exc, None)
             raise SyncError(_("the local database could not be updated: {reason}").format(reason=exc)) from exc
+        self._report(cursor)
         finished = self.clock()
         report = SyncReport(cursor=cursor, duration_s=max(0.0, (finished - started).total_seconds()), **counts)
         sync_state.record_success(self.db, now=finished, report=report.as_dict())
         self._emit(SyncEvent(FINISHED, sent=report.pushed, to_send=report.pushed, pulled=report.pulled, report=report))
         return report
+
+    def _report(self, cursor: int) -> None:
+        """Tell the hub how this device stands (supervisors see it). Never fails the sync: an older hub answers
+        404, and a report lost now is sent again at the next sync."""
+        counts = outbox.counts(self.db)
+        body = DeviceReport(
+            pending=counts["pending"], quarantined=counts["quarantined"], app_version=app_version(), cursor=cursor
+        )
+        try:
+            self.client.report(body)
+        except (HubError, AuthError) as exc:
+            log.info("device report not taken by the hub (%s)", getattr(exc, "status", None) or type(exc).__name__)
 
     def _failed(self, state: SyncState, result: str, exc: Exception, retry_after: float | None) -> None:
         now = self.clock()
@@ -348,23 +379,39 @@ class SyncEngine:
     def _apply(self, change: Change) -> bool:
         """Apply one change (inside the page's transaction); False when it was skipped."""
         try:
-            return apply_change(self.db, change)
-        except (pydantic.ValidationError, ValidationError) as exc:
+            return apply_change(self.db, change, now=self.clock())
+        except (pydantic.ValidationError, ValidationError, ValueError) as exc:
             # the error's text may quote the change's data (an office's note…): never log it, only where it failed
-            fields = (
-                sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-                if isinstance(exc, pydantic.ValidationError)
-                else sorted({p.field for p in exc.problems})
-            )
+            if isinstance(exc, pydantic.ValidationError):
+                fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+            elif isinstance(exc, ValidationError):
+                fields = sorted({p.field for p in exc.problems})
+            else:
+                fields = ["data"]
             log.warning(
                 "skipped change %s (%s %s): invalid %s", change.seq, change.entity, change.id, ", ".join(fields)
             )
             return False
 
 
-def apply_change(db: sqlite_utils.Database, change: Change) -> bool:
+def app_version() -> str:
+    """This app's version, as devices report it."""
+    try:
+        import field_app
+
+        version = getattr(field_app, "__version__", None)
+        if version:
+            return str(version)[:40]
+        from importlib.metadata import version as package_version
+
+        return package_version("field-app")[:40]
+    except Exception:  # not installed as a package (a source checkout)
+        return "0+unknown"
+
+
+def apply_change(db: sqlite_utils.Database, change: Change, *, now: dt.datetime | None = None) -> bool:
     """Apply one pulled change to the local database; False when it does not concern this device (an event for a
-    referral made elsewhere) or changes nothing it can use. Raises pydantic/our ValidationError on bad data."""
+    referral it does not hold) or changes nothing it can use. Raises pydantic/our ValidationError on bad data."""
     data = change.data or {}
     match change.entity, change.op:
         case "organization", "upsert":
@@ -382,6 +429,17 @@ def apply_change(db: sqlite_utils.Database, change: Change) -> bool:
             fields = {k: v for k, v in data.items() if k in ReferralEvent.model_fields}
             event = ReferralEvent.model_validate(fields)
             return merge_event(db, event) or _known_event(db, event.id)
+        case "referral", "upsert":
+            return put_pulled_referral(db, ReferralChange.model_validate(data), now=now or utc_now())
+        case "device", "upsert":
+            put_device(db, DeviceInfo.model_validate(data))
+            return True
+        case "access", "upsert":
+            put_access(db, AccessRecord.model_validate(data))
+            return True
+        case "directory_audit", "upsert":
+            put_audit(db, AuditEntry.model_validate(data))
+            return True
     return False
 
 
