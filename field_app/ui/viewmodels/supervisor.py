@@ -13,7 +13,7 @@ import sqlite_utils
 from field_app.casework import exports, supervisor, upkeep
 from field_app.casework.office import InboxFilters
 from field_app.errors import FieldAppError
-from field_app.i18n import N_, _, format_date
+from field_app.i18n import N_, _, format_date, ngettext
 from field_app.labels import ACCESS_VIA, REFERRAL_STATUSES, SYNC_ROLES, label, region_name
 from field_app.ui.viewmodels.common import Clock, Option
 from field_app.ui.viewmodels.office import ANY, OUTCOME_WORDS, inbox_row, status_words
@@ -165,7 +165,7 @@ class DevicesViewModel:
     def status_text(self) -> str:
         if not self.rows:
             return _("No device known yet: sync to receive the list from the hub.")
-        return _("{n} devices").format(n=len(self.rows))
+        return ngettext("{n} device", "{n} devices", len(self.rows)).format(n=len(self.rows))
 
     def revoke_question(self, row: DeviceRow) -> str:
         return _("Revoke {device} ({role}, {region})? It will no longer sync; it can be enrolled again.").format(
