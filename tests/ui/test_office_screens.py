@@ -89,3 +89,26 @@ def test_desktop_shows_the_detail_beside_the_list(office: tuple[sqlite_utils.Dat
     assert not recorder.went  # selected beside the list, not a new screen
     detail = by_key(view, "detail", ft.Column)
     assert "Fatoumata Traoré" in texts(detail) and "History" in texts(detail)
+
+
+def test_a_conflicting_event_is_flagged_in_the_history(office: tuple[sqlite_utils.Database, str], clock: Clock) -> None:
+    """The office accepted; the agent's cancellation arrives afterwards: it is kept, flagged, shown as a conflict."""
+    import uuid
+
+    from field_app.domain.referrals import EventKind, ReferralEvent
+    from field_app.storage.referrals import merge_event
+
+    db, rid = office
+    recorder = NavRecorder()
+    router = Router(db, clock, recorder.nav)
+    router.views_for(routes.case(rid))
+    vm = router.model(routes.case(rid))
+    assert isinstance(vm, CaseViewModel)
+    vm.start_move("accepted")
+    assert vm.submit_move()
+    late = ReferralEvent(id=str(uuid.uuid4()), referral_id=rid, kind=EventKind.REVOKED, at=NOW + dt.timedelta(hours=1))
+    merge_event(db, late)
+    view = router.views_for(routes.case(rid))[-1]
+    shown = texts(view)
+    assert "Conflict" in shown
+    assert "Conflict: the referral's status did not allow this step when it arrived." in shown
