@@ -10,13 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from field_app.cli import casework, directory, hub, supervisor, sync
+from field_app.cli import casework, directory, hub, office, supervisor, sync
 from field_app.cli.common import data_dir_arg
 from field_app.errors import FieldAppError, ValidationError
 from field_app.i18n import _
 from field_app.storage.paths import resolve_data_dir
 
-GROUPS = (directory, casework, hub, sync, supervisor)
+GROUPS = (directory, casework, hub, sync, office, supervisor)
 
 
 def build_parser() -> argparse.ArgumentParser:
