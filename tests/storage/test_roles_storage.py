@@ -200,7 +200,7 @@ def test_the_access_log_keeps_each_read_once_newest_first(fresh_db: sqlite_utils
     ]
     for record in [*records, records[0]]:
         put_access(fresh_db, record)
-    put_access(fresh_db, AccessRecord(id=uid(), returnee_id=uid(), via="pull", at=NOW))
+    put_access(fresh_db, AccessRecord(id=uid(), returnee_id=uid(), via="pull", at=NOW - dt.timedelta(hours=1)))
     assert count_access(fresh_db) == 4 and count_access(fresh_db, returnee_id=returnee) == 3
     assert list_access(fresh_db, returnee_id=returnee) == records[::-1]
     assert [r.via for r in list_access(fresh_db, offset=3)] == ["pull"]
