@@ -253,18 +253,25 @@ def query_plans(db: sqlite_utils.Database, filters: Any) -> list[str]:
 
 
 EXPORT_CHILD = """
-import datetime as dt, resource, sys, time
+import datetime as dt, sys, time
+from pathlib import Path
 from field_app.storage.database import open_db
+
+
+def hwm():  # this process's peak RSS in KiB (VmHWM: per address space, so not inherited from the parent)
+    line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM"))
+    return int(line.split()[1])
+
+
 db = open_db(sys.argv[1])
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from field_app.casework.exports import export_referrals
+base = hwm()
 if sys.argv[3] == "export":
-    from field_app.casework.exports import export_referrals
     start = time.perf_counter()
     n = export_referrals(db, sys.argv[2], fmt="xlsx", region="kayes", now=dt.datetime.fromisoformat(sys.argv[4]))
-    print(n, time.perf_counter() - start, base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(n, time.perf_counter() - start, base, hwm())
 else:
-    import field_app.casework.exports
-    print(0, 0.0, base, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(0, 0.0, base, hwm())
 """
 
 
@@ -282,13 +289,12 @@ def _child(db_path: Path, out: Path, what: str) -> tuple[int, float, float, floa
 
 def bench_export(db: sqlite_utils.Database, db_path: Path, where: Path) -> tuple[int, float, float, float, float, int]:
     """(rows, seconds, peak Python MiB (tracemalloc), peak RSS MiB of a fresh process doing only the export,
-    the same process's RSS when it only opens the database, file bytes)."""
+    that process's peak RSS before the export (imports, database open), file bytes)."""
     from field_app.casework.exports import export_referrals
 
     path = where / "referrals.xlsx"
-    rows, seconds, _base, rss = _child(db_path, path, "export")  # a fresh process: its peak RSS is the export's
+    rows, seconds, idle, rss = _child(db_path, path, "export")  # a fresh process: its peak RSS is the export's
     size = path.stat().st_size
-    _n, _s, _b, idle = _child(db_path, path, "idle")
     db.execute("DELETE FROM access_log")
     db.execute("DELETE FROM outbox")
     tracemalloc.start()
@@ -363,7 +369,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-pull", action="store_true")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip() and int(s)]
 
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
@@ -390,7 +396,7 @@ def main() -> None:
             seed_referrals(db, args.export, seed=args.seed + 1)
             n, seconds, peak, rss, idle, size = bench_export(db, where / "supervisor.db", where)
             export_line = (
-                f"| {n:,} | {seconds:,.1f} | {n / seconds:,.0f} | {peak:,.1f} | {rss:,.0f} ({idle:,.0f} without "
+                f"| {n:,} | {seconds:,.1f} | {n / seconds:,.0f} | {peak:,.1f} | {rss:,.0f} ({idle:,.0f} before "
                 f"the export) | {size / 2**20:,.1f} |"
             )
             db.close()
