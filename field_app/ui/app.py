@@ -68,7 +68,9 @@ def make_main(
         def close_dialog() -> None:
             page.pop_dialog()
 
-        nav = Nav(go=page.navigate, back=back, show_dialog=page.show_dialog, close_dialog=close_dialog)
+        nav = Nav(
+            go=page.navigate, back=back, show_dialog=page.show_dialog, close_dialog=close_dialog, update=page.update
+        )
         # Sync in the background on its own connection: at start, every few minutes, after failures with
         # backoff, and when asked ("Sync now", enrolment, the page reconnecting).
         sync_vm = SyncViewModel(db, clock)

@@ -60,17 +60,24 @@ def test_office_inbox_detail_accept_at_desktop_width(office_url: str, t: Callabl
         tile.first.click()
         accept = page.get_by_role("button", name=t("Accept"), exact=True)
         expect(accept).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("+22376123456", exact=False).first).to_be_visible()  # the phone, with consent
         shot(page, "office-2-detail.png")
+        phone = page.get_by_text(re.compile(r"(76 12 34 56|\+22376123456)"))  # the phone, shown under consent
+        expect(phone.first).to_be_visible()
+        expect(page.get_by_role("button", name=t("Call")).first).to_be_visible()
         accept.click()
         save = page.get_by_role("button", name=t("Save"), exact=True)
         expect(save).to_be_visible(timeout=15_000)
         page.get_by_role("textbox", name=t("Note")).click()
         page.keyboard.type("Place confirmée par téléphone", delay=10)
         save.click()
-        expect(page.get_by_text("Place confirmée par téléphone", exact=False).first).to_be_visible(timeout=30_000)
-        history = page.get_by_text(t("Accepted by the partner"), exact=True)
-        expect(history.first).to_be_visible()
+        saved = t("Saved: {what}. It will be sent at the next sync.").format(what=t("Accept"))
+        expect(page.get_by_text(saved).first).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(t("Accepted"), exact=True).first).to_be_visible()  # the status now
+        page.mouse.move(900, 500)
+        page.mouse.wheel(0, 800)  # down the detail to its history (newest first)
+        page.wait_for_timeout(800)
+        expect(page.get_by_text(t("Accepted by the partner"), exact=True).first).to_be_visible(timeout=15_000)
+        expect(page.get_by_text("Place confirmée par téléphone", exact=False).first).to_be_visible()
         shot(page, "office-3-accepted.png")
 
 

@@ -89,6 +89,10 @@ def test_desktop_shows_the_detail_beside_the_list(office: tuple[sqlite_utils.Dat
     assert not recorder.went  # selected beside the list, not a new screen
     detail = by_key(view, "detail", ft.Column)
     assert "Fatoumata Traoré" in texts(detail) and "History" in texts(detail)
+    fire(button(detail, "Accept"))
+    fire(button(recorder.dialogs[-1], "Save"))
+    rows = by_key(view, "rows", ft.Column)
+    assert "Accepted" in texts(rows)  # the list beside it shows the new status too
 
 
 def test_a_conflicting_event_is_flagged_in_the_history(office: tuple[sqlite_utils.Database, str], clock: Clock) -> None:

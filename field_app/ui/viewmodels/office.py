@@ -214,9 +214,13 @@ class InboxViewModel:
 
     def refresh(self) -> None:
         """Page 1 again (as many rows as were shown, so "More" is not lost on return), with the counts."""
-        self._load(0, max(self.page, len(self.rows)), replace=True)
+        self.refresh_list()
         if self.case is not None:
             self.case.refresh()
+
+    def refresh_list(self) -> None:
+        """The rows and counts again (after a move made in the detail beside the list)."""
+        self._load(0, max(self.page, len(self.rows)), replace=True)
 
     def more(self) -> None:
         self._load(len(self.rows), self.page, replace=False)
@@ -423,7 +427,7 @@ class CaseViewModel:
                 else _("device {id}").format(id=e.actor[:8])
                 if e.actor
                 else _("the field agent")
-                if str(e.kind) in ("created", "revoked")
+                if str(e.kind) in ("created", "sent", "revoked")
                 else _("unknown")
             )
             lines.append(

@@ -22,12 +22,15 @@ BIG = 56
 
 @dataclass
 class Nav:
-    """What a screen may ask of the app: go to a route, go back, show or close a dialog (tests pass lists)."""
+    """What a screen may ask of the app: go to a route, go back, show or close a dialog (tests pass lists), and
+    send the page's changes now (`update`: closing a dialog updates only the dialog, so a handler that closes one
+    and then changes the screen calls it)."""
 
     go: Callable[[str], None]
     back: Callable[[], None]
     show_dialog: Callable[[ft.DialogControl], None]
     close_dialog: Callable[[], None]
+    update: Callable[[], None] = lambda: None
 
 
 def screen(route: str, title: str, controls: Sequence[ft.Control], actions: list[ft.Control] | None = None) -> ft.View:

@@ -135,10 +135,14 @@ def inbox_screen(ctx: routes.Context, vm: InboxViewModel) -> ft.View:
         until_error.value, until_error.visible = vm.errors.get("until", ""), "until" in vm.errors
         if wide:
             detail.controls = (
-                case_panel(vm.case, nav, redraw)
+                case_panel(vm.case, nav, moved)
                 if vm.case is not None
                 else [note(_("Choose a referral in the list to see it here."))]
             )
+
+    def moved() -> None:
+        vm.refresh_list()
+        redraw()
 
     def more() -> None:
         vm.more()
@@ -314,7 +318,7 @@ def case_panel(vm: CaseViewModel, nav: Nav, redraw: Callable[[], None]) -> list[
     controls.append(heading(_("Person")))
     if vm.person_name:
         controls.append(ft.Text(f"{vm.person_name} · {vm.title}", weight=ft.FontWeight.W_500))
-        controls += [ft.Text(f"{k}: {v}", selectable=True) for k, v in vm.person_lines]
+        controls += [ft.Text(f"{k}: {v}") for k, v in vm.person_lines]
         links = [(_("Call"), ft.Icons.CALL, vm.tel), (_("SMS"), ft.Icons.SMS, vm.sms)]
         controls.append(
             ft.Row([button(t, icon=i, url=u, kind="outlined") for t, i, u in links if u], wrap=True, spacing=6)
@@ -363,6 +367,7 @@ def open_move(vm: CaseViewModel, nav: Nav, redraw: Callable[[], None], kind: str
         if vm.submit_move():
             nav.close_dialog()
             redraw()
+            nav.update()
         else:
             show()
 

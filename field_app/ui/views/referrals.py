@@ -21,6 +21,7 @@ def referrals_view(vm: ReferralsViewModel, nav: Nav) -> ft.View:
             nav.close_dialog()
             vm.cancel(row.referral_id)
             redraw()
+            nav.update()
 
         nav.show_dialog(
             ft.AlertDialog(

@@ -186,6 +186,7 @@ def devices_screen(ctx: routes.Context, vm: DevicesViewModel) -> ft.View:
             nav.close_dialog()
             vm.revoke(row.device_id)
             redraw()
+            nav.update()
 
         nav.show_dialog(
             ft.AlertDialog(
@@ -280,6 +281,7 @@ def audit_screen(ctx: routes.Context, vm: AuditViewModel) -> ft.View:
             nav.close_dialog()
             vm.revert(audit_id)
             redraw()
+            nav.update()
 
         nav.show_dialog(
             ft.AlertDialog(
