@@ -5,7 +5,8 @@
     field-app hub token [--role supervisor] [--region NAME]                   print a bearer token for the API
     field-app hub revoke DEVICE_ID                                            revoke a device or token
     field-app hub directory apply FILE | --delete ORG_ID                      correct the directory
-    field-app hub referral event ID --kind accepted|… [--note TEXT]           move a referral along
+    field-app hub referral event ID --kind accepted|… [--reason R] [--outcome O] [--note TEXT] [--follow-up D]
+    field-app hub referral list [--region R] [--status S] [--json]             what the hub holds
 
 Every subcommand takes `--db` (a SQLite file or a postgresql:// URL; default FIELD_APP_HUB_DB, else `hub.db` in the
 data directory). Codes and tokens are printed alone on stdout so scripts can capture them. The hub's modules
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import uuid
 from pathlib import Path
@@ -24,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import yaml
 
-from field_app.domain.vocabulary import Region
+from field_app.domain.referrals import OFFICE_KINDS, DeclineReason, Outcome, ReferralStatus
+from field_app.domain.vocabulary import Region, find_region
 from field_app.errors import NotFound, Problem, StorageError, ValidationError
 from field_app.i18n import _
 from field_app.labels import REFERRAL_STATUSES
@@ -35,8 +38,17 @@ if TYPE_CHECKING:
 
 COMMANDS = ("hub",)
 ROLES = ("agent", "office", "supervisor")
-OFFICE_KINDS = ("received", "accepted", "declined", "enrolled", "completed", "not_completed")
-REGIONS = [r.value for r in Region]
+
+
+def region_arg(text: str) -> str:
+    """--region in any case, accents optional (Kayes, kayes, Ségou, segou)."""
+    region = find_region(text)
+    if region is None:
+        choices = ", ".join(r.value for r in Region)
+        raise argparse.ArgumentTypeError(
+            _("unknown region {value!r} (one of {choices})").format(value=text, choices=choices)
+        )
+    return region.value
 
 
 def _db_arg(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -58,12 +70,14 @@ def add_parsers(sub: Any) -> None:
 
     code = hsub.add_parser("enrol-code", help=_("print a one-time enrolment code for a device"))
     code.add_argument("--role", required=True, choices=ROLES)
-    code.add_argument("--region", choices=REGIONS, help=_("the region of the device (required for an office)"))
+    code.add_argument(
+        "--region", type=region_arg, metavar="REGION", help=_("the region of the device (required for an office)")
+    )
     _db_arg(code)
 
     token = hsub.add_parser("token", help=_("print a bearer token for the read API"))
     token.add_argument("--role", default="supervisor", choices=ROLES)
-    token.add_argument("--region", choices=REGIONS, help=_("the region (required for an office)"))
+    token.add_argument("--region", type=region_arg, metavar="REGION", help=_("the region (required for an office)"))
     _db_arg(token)
 
     revoke = hsub.add_parser("revoke", help=_("revoke a device or a token"))
@@ -81,10 +95,18 @@ def add_parsers(sub: Any) -> None:
     rsub = referral.add_subparsers(dest="referral_action", required=True)
     event = rsub.add_parser("event", help=_("record what the office did with a referral"))
     event.add_argument("referral_id", metavar="ID")
-    event.add_argument("--kind", required=True, choices=OFFICE_KINDS)
+    event.add_argument("--kind", required=True, choices=sorted(k.value for k in OFFICE_KINDS))
+    event.add_argument("--reason", choices=[r.value for r in DeclineReason], help=_("why (declined, not_completed)"))
+    event.add_argument("--outcome", choices=[o.value for o in Outcome], help=_("what it led to (completed)"))
+    event.add_argument("--follow-up", type=dt.date.fromisoformat, metavar="YYYY-MM-DD", help=_("when to check again"))
     event.add_argument("--note", help=_("a short note"))
     event.add_argument("--id", dest="event_id", help=_("the event's id (to retry safely; default: a new one)"))
     _db_arg(event)
+    listing = rsub.add_parser("list", help=_("list the referrals the hub holds"))
+    listing.add_argument("--region", type=region_arg, metavar="REGION")
+    listing.add_argument("--status", choices=sorted(REFERRAL_STATUSES))
+    listing.add_argument("--json", action="store_true", help=_("print JSON"))
+    _db_arg(listing)
 
 
 def _now() -> dt.datetime:
@@ -199,34 +221,66 @@ def _directory(db: HubDB, args: argparse.Namespace) -> int:
     return 0
 
 
+def _referral(db: HubDB, args: argparse.Namespace) -> int:
+    return _referral_list(db, args) if args.referral_action == "list" else _referral_event(db, args)
+
+
 def _referral_event(db: HubDB, args: argparse.Namespace) -> int:
-    from field_app.domain.referrals import EventKind, ReferralEvent
-    from field_app.hub import referrals
+    from field_app.hub import auth, service
+    from field_app.sync.protocol import OfficeEvent
 
     now = _now()
     try:
-        event = ReferralEvent(
+        event = OfficeEvent(
+            kind=args.kind,
             id=args.event_id or str(uuid.uuid4()),
-            referral_id=args.referral_id,
-            kind=EventKind(args.kind),
             at=now,
             note=" ".join((args.note or "").split()) or None,
+            reason=args.reason,
+            outcome=args.outcome,
+            follow_up=args.follow_up,
         )
     except pydantic.ValidationError as exc:
         problems = [Problem(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
         raise ValidationError(problems) from exc
-    with db.transaction() as tx:
-        row = referrals.get_row(tx, args.referral_id)
-        if row is None:
-            raise NotFound(_("no referral with id {id}").format(id=args.referral_id))
-        try:
-            _stored, state = referrals.add_events(tx, row, [event], source="hub-cli", now=now)
-        except referrals.EventClash as exc:
+    operator = auth.Caller("hub-cli", "api", "supervisor", None)  # the hub host's operator acts as a supervisor
+    try:
+        with db.transaction() as tx:
+            item, _created = service.office_event(tx, operator, args.referral_id, event, now=now)
+    except service.HubRefusal as exc:
+        if exc.status == 404:
+            raise NotFound(_("no referral with id {id}").format(id=args.referral_id)) from exc
+        if exc.code == "conflict":
             raise ValidationError([Problem("--id", _("this event id is already used for another event"))]) from exc
-    flagged = (
-        _(" (not allowed from the previous status: flagged for a supervisor)") if event.id in state.flagged else ""
-    )
-    print(_("{id}: {status}").format(id=args.referral_id, status=_(REFERRAL_STATUSES[state.status])) + flagged)
+        raise ValidationError([Problem(f"--{exc.field or 'kind'}", exc.detail)]) from exc
+    flagged = _(" (not allowed from the previous status: flagged for a supervisor)") if event.id in item.flagged else ""
+    status = REFERRAL_STATUSES[ReferralStatus(item.status)]
+    print(_("{id}: {status}").format(id=args.referral_id, status=_(status)) + flagged)
+    return 0
+
+
+def _referral_list(db: HubDB, args: argparse.Namespace) -> int:
+    from field_app.hub import auth, referrals
+
+    operator = auth.Caller("hub-cli", "api", "supervisor", None)
+    filters = referrals.Filters(status=args.status, region=args.region)
+    items = []
+    after = 0
+    with db.transaction(readonly=True) as tx:
+        while True:
+            page, last = referrals.page(tx, operator, filters, after=after, limit=referrals.MAX_PAGE)
+            items.extend(page)
+            if last is None:
+                break
+            after = last
+    if args.json:
+        print(json.dumps([i.model_dump(mode="json", exclude={"person"}) for i in items], ensure_ascii=False, indent=2))
+        return 0
+    if not items:
+        print(_("No referral."))
+    for item in items:
+        status = _(REFERRAL_STATUSES[ReferralStatus(item.status)])
+        print(f"{item.id}  {item.created_at:%Y-%m-%d}  {item.region}  {status}  {item.service_id}")
     return 0
 
 
@@ -235,5 +289,5 @@ _HANDLERS = {
     "token": _token,
     "revoke": _revoke,
     "directory": _directory,
-    "referral": _referral_event,
+    "referral": _referral,
 }

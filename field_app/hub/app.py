@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 import zlib
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -33,10 +32,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from field_app.domain.directory import SLUG
-from field_app.domain.referrals import UUID, EventKind, ReferralEvent, ReferralStatus
-from field_app.domain.vocabulary import Region
+from field_app.domain.referrals import UUID, ReferralStatus
 from field_app.errors import AuthError, ValidationError
-from field_app.hub import auth, changes, directory, push, referrals
+from field_app.hub import auth, directory, push, referrals, service
 from field_app.hub.auth import Caller
 from field_app.hub.db import HubDB, HubUnavailable
 from field_app.sync.protocol import (
@@ -46,6 +44,10 @@ from field_app.sync.protocol import (
     MAX_INFLATED_BYTES,
     MAX_PULL,
     PROTOCOL_VERSION,
+    AccessRecord,
+    DeviceInfo,
+    DeviceReport,
+    DirectoryEdit,
     EnrolRequest,
     EnrolResponse,
     Info,
@@ -59,7 +61,9 @@ from field_app.sync.protocol import (
 )
 
 RETRY_AFTER_SECONDS = 5
-CAPABILITIES = ["gzip", "push", "pull", "referrals", "office-events", "directory"]
+CAPABILITIES = [
+    "gzip", "push", "pull", "referrals", "office-events", "directory", "device-report", "access-log", "directory-edits"
+]  # fmt: skip
 _REFUSALS = {
     400: "Malformed JSON or gzip",
     401: "Missing, unknown or revoked token",
@@ -69,6 +73,10 @@ _REFUSALS = {
     503: "Database unavailable: retry after Retry-After seconds",
 }
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+class AccessPage(pydantic.BaseModel):
+    items: list[AccessRecord]
 
 
 class ApiError(HTTPException):
@@ -149,6 +157,7 @@ def inflate(body: bytes, encoding: str | None) -> bytes:
 
 
 ReferralId = Annotated[str, Path(pattern=UUID)]
+DeviceId = Annotated[str, Path(pattern=UUID)]
 OrgId = Annotated[str, Path(pattern=SLUG, max_length=80)]
 
 
@@ -240,11 +249,8 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
     def enrol(request: EnrolRequest) -> EnrolResponse:
         """Spend a one-time enrolment code: a device id and its bearer token (shown once)."""
         _refuse_nul(request.device_name)
-        try:
-            with db.transaction() as tx:
-                caller, token = auth.enrol(tx, code=request.code, device_name=request.device_name, now=_utcnow())
-        except AuthError as exc:
-            raise ApiError(401, "bad_code", str(exc), "code") from exc
+        with db.transaction() as tx:
+            caller, token = service.enrol(tx, code=request.code, device_name=request.device_name, now=_utcnow())
         return EnrolResponse(device_id=caller.id, token=token, role=caller.role, region=caller.region, hub_id=hub_id)
 
     @app.post(f"{API_PREFIX}/sync/push", response_model=PushResponse)
@@ -275,16 +281,17 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         cursor: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
     ) -> PullResponse:
-        """Changes after `cursor` in the caller's scope, in sequence order."""
-        with db.transaction(readonly=True) as tx:
-            return changes.pull(tx, caller, cursor=cursor, limit=limit)
+        """Changes after `cursor` in the caller's scope, in sequence order. A person's details handed to an office
+        or a supervisor are recorded in the access log."""
+        with db.transaction() as tx:
+            return service.pull(tx, caller, cursor=cursor, limit=limit, now=_utcnow())
 
     @app.get(f"{API_PREFIX}/referrals", response_model=ReferralPage)
     def list_referrals(
         request: Request,
         caller: ReaderDep,
         status: ReferralStatus | None = None,
-        region: Region | None = None,
+        region: Annotated[str | None, Query(max_length=40, description="a region, any case, accents optional")] = None,
         device: Annotated[str | None, Query(pattern=UUID)] = None,
         since: dt.datetime | None = None,
         cursor: str | None = None,
@@ -297,9 +304,10 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             raise ApiError(422, "invalid_request", str(exc), "cursor") from exc
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
+        wanted = service.region_named(region)
         filters = referrals.Filters(
             status=status.value if status else None,
-            region=region.value if region else None,
+            region=wanted.value if wanted else None,
             device=device,
             since=since,
         )
@@ -312,11 +320,10 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
 
     @app.get(f"{API_PREFIX}/referrals/{{referral_id}}", response_model=ReferralItem)
     def get_referral(referral_id: ReferralId, caller: ReaderDep) -> ReferralItem:
-        with db.transaction(readonly=True) as tx:
-            row = referrals.get_row(tx, referral_id)
-            if row is None or not referrals.visible_to(caller, row):
-                raise ApiError(404, "not_found", f"no referral {referral_id}")
-            return referrals.item(tx, row)
+        """One referral with its history, and the person's details where the referral carries consent to share
+        (each such read is recorded in the access log)."""
+        with db.transaction() as tx:
+            return service.read_referral(tx, caller, referral_id, now=_utcnow())
 
     @app.post(f"{API_PREFIX}/referrals/{{referral_id}}/events", response_model=ReferralItem, status_code=201)
     def office_event(
@@ -324,41 +331,67 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
     ) -> ReferralItem:
         """An office (of the referral's region) or a supervisor moves a referral along. Give `id` to retry safely:
         the same id and content again answers 200 with nothing added; the same id with other content is 409."""
-        kinds = sorted(k.value for k in referrals.OFFICE_KINDS)
-        if event.kind not in kinds:
-            raise ApiError(422, "invalid_request", f"kind must be one of {', '.join(kinds)}", "kind")
-        now = _utcnow()
-        at = event.at or now
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.UTC)
-        try:
-            stored_event = ReferralEvent(
-                id=event.id or str(uuid.uuid4()),
-                referral_id=referral_id,
-                kind=EventKind(event.kind),
-                at=at,
-                note=event.note,
-            )
-        except pydantic.ValidationError as exc:
-            raise RequestValidationError(exc.errors()) from exc
         with db.transaction() as tx:
-            row = referrals.get_row(tx, referral_id)
-            if row is None:
-                raise ApiError(404, "not_found", f"no referral {referral_id}")
-            if not referrals.visible_to(caller, row):
-                raise ApiError(403, "forbidden", "this referral belongs to another region's office")
-            earlier = referrals.get_event(tx, stored_event.id)
-            if earlier is not None and event.at is None:  # a retry that left the time to the hub: keep the first
-                stored_event = stored_event.model_copy(update={"at": earlier.at})
-            try:
-                stored, _state = referrals.add_events(tx, row, [stored_event], source=caller.id, now=now)
-            except referrals.EventClash as exc:
-                raise ApiError(409, "conflict", f"event {exc} already exists with other content", "id") from exc
-            if not stored:
-                response.status_code = 200
-            fresh = referrals.get_row(tx, referral_id)
-            assert fresh is not None
-            return referrals.item(tx, fresh)
+            item, created = service.office_event(tx, caller, referral_id, event, now=_utcnow())
+        if not created:
+            response.status_code = 200
+        return item
+
+    @app.post(f"{API_PREFIX}/devices/report", response_model=DeviceInfo)
+    def device_report(counts: DeviceReport, caller: CallerDep) -> DeviceInfo:
+        """A device's own counts at the end of a sync (pending, quarantined, app version): what supervisors see."""
+        with db.transaction() as tx:
+            return service.report(tx, caller, counts, now=_utcnow())
+
+    @app.get(f"{API_PREFIX}/devices", response_model=list[DeviceInfo])
+    def list_devices(caller: SupervisorDep) -> list[DeviceInfo]:
+        """Every enrolled device with its last report (supervisors)."""
+        with db.transaction(readonly=True) as tx:
+            return service.list_devices(tx)
+
+    @app.post(f"{API_PREFIX}/devices/{{device_id}}/revoke")
+    def revoke_device(device_id: DeviceId, caller: SupervisorDep) -> dict[str, str]:
+        """Revoke a device's token (supervisors): it can no longer push or pull until enrolled again."""
+        with db.transaction() as tx:
+            changed = service.revoke(tx, device_id, now=_utcnow())
+        return {"id": device_id, "result": "revoked" if changed else "already_revoked"}
+
+    @app.get(f"{API_PREFIX}/access-log", response_model=AccessPage)
+    def access_log(
+        caller: SupervisorDep,
+        returnee: Annotated[str | None, Query(pattern=UUID)] = None,
+        device: Annotated[str | None, Query(pattern=UUID)] = None,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> AccessPage:
+        """Who read whose details, when and how (pull, api, detail, export), newest first (supervisors)."""
+        with db.transaction(readonly=True) as tx:
+            items = service.access_log(tx, returnee_id=returnee, device_id=device, offset=offset, limit=limit)
+        return AccessPage(items=items)
+
+    @app.get(f"{API_PREFIX}/directory/audit")
+    def directory_audit(
+        caller: SupervisorDep,
+        organization: Annotated[str | None, Query(pattern=SLUG, max_length=80)] = None,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Every field changed in the directory by an office or a supervisor: who, when, before, after."""
+        with db.transaction(readonly=True) as tx:
+            return {"items": service.audit_log(tx, organization_id=organization, offset=offset, limit=limit)}
+
+    @app.post(f"{API_PREFIX}/directory/organizations/{{org_id}}/edits", status_code=201)
+    def edit_organization(org_id: OrgId, edit: DirectoryEdit, caller: ReaderDep, response: Response) -> dict[str, str]:
+        """An office's (its region's partners) or a supervisor's correction, as devices push it: applied with an
+        audit row per field, and sent to every device."""
+        if edit.organization_id != org_id:
+            raise ApiError(422, "invalid_request", f"organization_id is not {org_id!r}", "organization_id")
+        _refuse_nul(edit.model_dump(mode="json"))
+        with db.transaction() as tx:
+            applied = service.edit_directory(tx, caller, edit, now=_utcnow())
+        if not applied:
+            response.status_code = 200
+        return {"id": edit.id, "result": "applied" if applied else "duplicate"}
 
     @app.put(f"{API_PREFIX}/directory/organizations/{{org_id}}")
     def put_organization(
@@ -429,6 +462,11 @@ def _handlers(app: FastAPI) -> None:
             503, f"the hub's database is unavailable: {exc}", "unavailable", **{"Retry-After": str(RETRY_AFTER_SECONDS)}
         )
 
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, service.HubRefusal)
+        return _problem(exc.status, exc.detail, exc.code, exc.field)
+
+    app.add_exception_handler(service.HubRefusal, refused)
     app.add_exception_handler(HTTPException, api_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(HubUnavailable, unavailable)

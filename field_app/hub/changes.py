@@ -1,8 +1,9 @@
 """The hub's change log: what devices pull, in sequence order, each row visible to a scope.
 
-Directory rows (organization, locality) are for everyone. A `referral_event` row carries the referral's region
-and the id of the device that created the referral: an agent sees the referrals its device created, an office
-those of its region, a supervisor all. The cursor is the last sequence number a device has applied.
+Directory rows (organization, locality) are for everyone. `referral` and `referral_event` rows carry the
+referral's region and the id of the device that created the referral: an agent sees the referrals its device
+created, an office those of its region, a supervisor all. `device`, `access` and `directory_audit` rows are for
+supervisors only. The cursor is the last sequence number a device has applied.
 """
 
 from __future__ import annotations
@@ -64,10 +65,15 @@ def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL) -> PullR
     return PullResponse(changes=changes, next_cursor=changes[-1].seq if changes else cursor, has_more=len(rows) > limit)
 
 
+CASEWORK_ENTITIES = ("referral", "referral_event")  # scoped by region (offices) or creating device (agents)
+SUPERVISOR_ENTITIES = ("device", "access", "directory_audit")  # supervisors only
+
+
 def _scope(caller: Caller) -> tuple[str, list[Any]]:
     everyone = "entity IN ('organization', 'locality')"
+    casework = "entity IN ('referral', 'referral_event')"
     if caller.role == "supervisor":
         return "1 = 1", []
     if caller.role == "office":
-        return f"({everyone} OR region = ?)", [caller.region]
-    return f"({everyone} OR device_id = ?)", [caller.id]
+        return f"({everyone} OR ({casework} AND region = ?))", [caller.region]
+    return f"({everyone} OR ({casework} AND device_id = ?))", [caller.id]

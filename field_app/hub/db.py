@@ -95,6 +95,8 @@ class HubDB(abc.ABC):
                     continue
                 for statement in _statements(migration, self.dialect):
                     tx.execute(statement)
+                if migration.after is not None:
+                    migration.after(tx)
                 tx.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     [migration.version, migration.name, stamp(dt.datetime.now(dt.UTC))],

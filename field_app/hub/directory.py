@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,129 @@ def delete_organization(tx: Tx, org_id: str, *, now: dt.datetime) -> Applied | N
 def get_organization(tx: Tx, org_id: str) -> dict[str, Any] | None:
     row = tx.one("SELECT document FROM organizations WHERE id = ?", [org_id])
     return None if row is None else dict(json.loads(row["document"]))
+
+
+# --- edits by offices and supervisors, with their audit log ---------------------------------------------------
+
+
+class EditRefused(Exception):
+    """A directory edit the hub does not apply: `code` is the push rejection code, `field` the field at fault."""
+
+    def __init__(self, code: str, reason: str, field: str | None = None):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.field = field
+
+
+def _organization(tx: Tx, org_id: str) -> Organization | None:
+    row = tx.one("SELECT document FROM organizations WHERE id = ?", [org_id])
+    return None if row is None else Organization.model_validate_json(row["document"])
+
+
+def apply_edit(tx: Tx, caller: Any, edit: Any, *, now: dt.datetime) -> bool:
+    """Apply a DirectoryEdit for `caller` (office: its region's partners; supervisor: all): the organisation
+    change for every device, one audit row (and `directory_audit` change) per field. False when this edit id was
+    applied before. EditRefused (nothing written) when not allowed or invalid."""
+    from field_app.directory.edits import FieldDiff, apply_changes, may_edit, revert_changes
+    from field_app.sync.protocol import AuditEntry
+
+    tx.lock_changes()
+    if tx.one("SELECT 1 AS found FROM directory_audit WHERE edit_id = ?", [edit.id]) is not None:
+        return False
+    org = _organization(tx, edit.organization_id)
+    if org is None:
+        raise EditRefused("unknown_entity", f"the hub has no organisation {edit.organization_id}", "organization_id")
+    if not may_edit(caller.role, caller.region, org):
+        raise EditRefused("forbidden", "this organisation is outside the device's region", "organization_id")
+    reverted: dict[str, Any] | None = None
+    if edit.revert_of is not None:
+        if caller.role != "supervisor":
+            raise EditRefused("forbidden", "only a supervisor reverts an edit", "revert_of")
+        reverted = tx.one("SELECT * FROM directory_audit WHERE id = ?", [edit.revert_of])
+        if reverted is None or reverted["organization_id"] != org.id:
+            raise EditRefused("unknown_entity", f"no audit row {edit.revert_of} for this organisation", "revert_of")
+        before = None if reverted["before"] is None else json.loads(reverted["before"])
+        after = None if reverted["after"] is None else json.loads(reverted["after"])
+        wanted = revert_changes([FieldDiff(reverted["field"], before, after)])
+    else:
+        wanted = [(c.field, c.value) for c in edit.changes]
+    try:
+        edited, diffs = apply_changes(org, wanted, editor_role=caller.role)
+        edited = validate_organization(edited.model_dump(mode="json"), localities(tx))
+    except ValidationError as exc:
+        first = exc.problems[0]
+        detail = "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+        raise EditRefused("invalid_payload", detail, first.field) from exc
+    put_organization(tx, edited, now=now)
+    for i, diff in enumerate(diffs):
+        entry = AuditEntry(
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{edit.id}/{i}")),
+            edit_id=edit.id,
+            organization_id=org.id,
+            field=diff.field,
+            before=diff.before,
+            after=diff.after,
+            device_id=caller.id,
+            role=caller.role,
+            at=edit.at,
+            note=edit.note,
+            revert_of=edit.revert_of,
+        )
+        tx.execute(
+            "INSERT INTO directory_audit (id, edit_id, organization_id, field, before, after, device_id, role, at, "
+            "note, revert_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                entry.id,
+                entry.edit_id,
+                entry.organization_id,
+                entry.field,
+                changes.dumps(entry.before),
+                changes.dumps(entry.after),
+                entry.device_id,
+                entry.role,
+                stamp(entry.at),
+                entry.note,
+                entry.revert_of,
+            ],
+        )
+        changes.append(
+            tx, entity="directory_audit", entity_id=entry.id, op="upsert", data=entry.model_dump(mode="json"), now=now
+        )
+    if reverted is not None:
+        tx.execute("UPDATE directory_audit SET reverted_by = ? WHERE id = ?", [edit.id, reverted["id"]])
+    if not diffs:  # nothing changed: still remember the edit, so that a retry is a duplicate
+        tx.execute(
+            "INSERT INTO directory_audit (id, edit_id, organization_id, field, before, after, device_id, role, at, "
+            "note, revert_of) VALUES (?, ?, ?, '', NULL, NULL, ?, ?, ?, ?, ?)",
+            [
+                str(uuid.uuid5(uuid.NAMESPACE_URL, f"{edit.id}/none")),
+                edit.id,
+                org.id,
+                caller.id,
+                caller.role,
+                stamp(edit.at),
+                edit.note,
+                edit.revert_of,
+            ],
+        )
+    return True
+
+
+def audit_page(tx: Tx, *, organization_id: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
+    where, params = ["field <> ''"], []
+    if organization_id is not None:
+        where.append("organization_id = ?")
+        params.append(organization_id)
+    rows = tx.all(
+        f"SELECT * FROM directory_audit WHERE {' AND '.join(where)} ORDER BY at DESC, id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return [
+        {
+            **r,
+            "before": None if r["before"] is None else json.loads(r["before"]),
+            "after": None if r["after"] is None else json.loads(r["after"]),
+        }
+        for r in rows
+    ]

@@ -14,17 +14,29 @@ forbidden (outside the device's scope or role), conflict (the id is taken by oth
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
-from field_app.domain.referrals import EventKind, Referral, ReferralEvent, ReferralStatus, fold
+from field_app.domain.referrals import AGENT_KINDS, EventKind, Referral, ReferralEvent, ReferralStatus, fold
 from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import Region
-from field_app.hub import referrals
+from field_app.errors import NotFound
+from field_app.hub import devices, directory, people, referrals
 from field_app.hub.auth import Caller
 from field_app.hub.db import Tx, stamp
-from field_app.sync.protocol import Op, OpResult, PushResponse, payload_hash
+from field_app.sync.protocol import (
+    AccessRecord,
+    DeviceRevocation,
+    DirectoryEdit,
+    Op,
+    OpResult,
+    PushResponse,
+    ReferralCreate,
+    payload_hash,
+)
+
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 
 class Rejected(Exception):
@@ -119,23 +131,89 @@ def _invalid(exc: pydantic.ValidationError, prefix: str = "") -> Rejected:
     return Rejected("invalid_payload", f"{where}: {first['msg']}{more}")
 
 
+EXPECTED_OP = {
+    "returnee": "upsert",
+    "referral": "create",
+    "referral_event": "append",
+    "directory_edit": "append",
+    "access": "append",
+    "device_revocation": "append",
+}
+
+
 def _apply(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
-    expected = {"returnee": "upsert", "referral": "create", "referral_event": "append"}[op.entity]
+    expected = EXPECTED_OP[op.entity]
     if op.op != expected:
         raise Rejected("invalid_payload", f"{op.entity} ops are `{expected}`, not `{op.op}`")
     if op.entity == "returnee":
         _returnee(tx, caller, op, now)
     elif op.entity == "referral":
         _referral(tx, caller, op, now)
-    else:
+    elif op.entity == "referral_event":
         _event(tx, caller, op, now)
+    elif op.entity == "directory_edit":
+        _directory_edit(tx, caller, op, now)
+    elif op.entity == "access":
+        _access(tx, caller, op, now)
+    else:
+        _revocation(tx, caller, op, now)
+
+
+def _typed(model: type[M], payload: dict[str, Any], prefix: str = "") -> M:
+    try:
+        return model.model_validate(payload)
+    except pydantic.ValidationError as exc:
+        raise _invalid(exc, prefix) from exc
+
+
+def _directory_edit(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
+    edit = _typed(DirectoryEdit, op.payload)
+    if edit.id != op.entity_id:
+        raise Rejected("invalid_payload", "entity_id is not the edit's id")
+    try:
+        applied = directory.apply_edit(tx, caller, edit, now=now)
+    except directory.EditRefused as exc:
+        raise Rejected(exc.code, exc.reason) from exc
+    if not applied:
+        raise _Duplicate
+
+
+def _access(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
+    record = _typed(AccessRecord, op.payload)
+    if record.id != op.entity_id:
+        raise Rejected("invalid_payload", "entity_id is not the access record's id")
+    if not people.caller_reads_people(caller):
+        raise Rejected("forbidden", "only office and supervisor devices read a person's details")
+    stored = people.record_access(
+        tx,
+        device_id=caller.id,
+        returnee_id=record.returnee_id,
+        referral_id=record.referral_id,
+        via=record.via,
+        at=record.at,
+        now=now,
+        access_id=record.id,
+    )
+    if not stored:
+        raise _Duplicate
+
+
+def _revocation(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
+    revocation = _typed(DeviceRevocation, op.payload)
+    if revocation.device_id != op.entity_id:
+        raise Rejected("invalid_payload", "entity_id is not the device's id")
+    if caller.role != "supervisor":
+        raise Rejected("forbidden", "only a supervisor revokes devices")
+    try:
+        changed = devices.revoke(tx, revocation.device_id, now=now)
+    except NotFound as exc:
+        raise Rejected("unknown_entity", f"the hub has no device {revocation.device_id}") from exc
+    if not changed:
+        raise _Duplicate
 
 
 def _returnee(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
-    try:
-        returnee = Returnee.model_validate(op.payload)
-    except pydantic.ValidationError as exc:
-        raise _invalid(exc) from exc
+    returnee = _typed(Returnee, op.payload)
     if returnee.id != op.entity_id:
         raise Rejected("invalid_payload", "entity_id is not the returnee's id")
     document = returnee.model_dump_json()
@@ -145,6 +223,7 @@ def _returnee(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
             "INSERT INTO returnees (id, device_id, region, version, document, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             [returnee.id, caller.id, returnee.region.value, returnee.version, document, stamp(now)],
         )
+        people.person_changed(tx, returnee.id, now=now)  # referrals that arrived before the record
         return
     if row["device_id"] != caller.id and caller.role != "supervisor":
         raise Rejected("forbidden", "this returnee was registered on another device")
@@ -156,22 +235,13 @@ def _returnee(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
         "UPDATE returnees SET version = ?, region = ?, document = ?, updated_at = ? WHERE id = ?",
         [returnee.version, returnee.region.value, document, stamp(now), returnee.id],
     )
+    people.person_changed(tx, returnee.id, now=now)
 
 
 def _referral(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
-    payload: dict[str, Any] = op.payload
-    if set(payload) != {"referral", "events"} or not isinstance(payload["events"], list):
-        raise Rejected("invalid_payload", "a referral op carries {referral, events: [...]}")
-    try:
-        referral = Referral.model_validate(payload["referral"])
-    except pydantic.ValidationError as exc:
-        raise _invalid(exc, "referral") from exc
-    events: list[ReferralEvent] = []
-    for i, raw in enumerate(payload["events"]):
-        try:
-            events.append(ReferralEvent.model_validate(raw))
-        except pydantic.ValidationError as exc:
-            raise _invalid(exc, f"events.{i}") from exc
+    payload = _typed(ReferralCreate, op.payload)
+    referral = _typed(Referral, payload.referral, "referral")
+    events = [_typed(ReferralEvent, raw, f"events.{i}") for i, raw in enumerate(payload.events)]
     if referral.id != op.entity_id:
         raise Rejected("invalid_payload", "entity_id is not the referral's id")
     if referral.region not in {r.value for r in Region}:
@@ -180,7 +250,7 @@ def _referral(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
         raise Rejected("invalid_payload", "events: the referral's `created` event is missing")
     if any(e.referral_id != referral.id for e in events):
         raise Rejected("invalid_payload", "events: every event must belong to this referral")
-    if any(e.kind not in {EventKind.CREATED, *referrals.AGENT_KINDS} for e in events):
+    if any(e.kind not in {EventKind.CREATED, *AGENT_KINDS} for e in events):
         raise Rejected("forbidden", "a device creating a referral sends only its `created` (or `revoked`) events")
     row = referrals.get_row(tx, referral.id)
     if row is not None:
@@ -190,6 +260,7 @@ def _referral(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
         referrals.insert_referral(tx, referral, device_id=caller.id, now=now)
         row = referrals.get_row(tx, referral.id)
         assert row is not None
+        people.append_referral_change(tx, row, now=now)  # before its events: an office learns of it first
     try:
         stored, _state = referrals.add_events(tx, row, events, source=caller.id, now=now)
     except referrals.EventClash as exc:
@@ -199,15 +270,13 @@ def _referral(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
 
 
 def _event(tx: Tx, caller: Caller, op: Op, now: dt.datetime) -> None:
-    try:
-        event = ReferralEvent.model_validate(op.payload)
-    except pydantic.ValidationError as exc:
-        raise _invalid(exc) from exc
+    event = _typed(ReferralEvent, op.payload)
     if event.id != op.entity_id:
         raise Rejected("invalid_payload", "entity_id is not the event's id")
-    allowed = referrals.AGENT_KINDS if caller.role == "agent" else referrals.OFFICE_KINDS | referrals.AGENT_KINDS
-    if event.kind not in allowed:
-        raise Rejected("forbidden", f"a {caller.role} device may not send `{event.kind.value}` events")
+    try:
+        referrals.check_event(caller, event)
+    except referrals.EventRefused as exc:
+        raise Rejected(exc.code, exc.reason) from exc
     row = referrals.get_row(tx, event.referral_id)
     if row is None:
         raise Rejected("unknown_entity", f"the hub has no referral {event.referral_id}")

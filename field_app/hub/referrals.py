@@ -17,28 +17,51 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from field_app.domain.referrals import EventKind, Referral, ReferralEvent, ReferralState, fold, in_order
+from field_app.domain.referrals import (
+    AGENT_KINDS,
+    OFFICE_KINDS,
+    Referral,
+    ReferralEvent,
+    ReferralState,
+    fold,
+    in_order,
+)
+from field_app.domain.workflow import check_details
 from field_app.hub import changes
 from field_app.hub.auth import Caller
 from field_app.hub.db import Tx, stamp
 from field_app.sync.protocol import ReferralItem
 
-OFFICE_KINDS = frozenset(
-    {
-        EventKind.RECEIVED,
-        EventKind.ACCEPTED,
-        EventKind.DECLINED,
-        EventKind.ENROLLED,
-        EventKind.COMPLETED,
-        EventKind.NOT_COMPLETED,
-    }
-)
-AGENT_KINDS = frozenset({EventKind.REVOKED})
 MAX_PAGE = 200
 
 
 class EventClash(Exception):
     """An event id already stored with other content."""
+
+
+class EventRefused(Exception):
+    """An event this caller may not make, or that lacks what its kind needs (a reason, an outcome, a note)."""
+
+    def __init__(self, code: str, reason: str, field: str | None = None):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.field = field
+
+
+def check_event(caller: Caller, event: ReferralEvent) -> None:
+    """Who may send this event, and what it must carry (the status is the fold's business: an event that the
+    status no longer allows is stored and flagged, never refused, so that conflicts show on every side)."""
+    allowed = AGENT_KINDS if caller.role == "agent" else OFFICE_KINDS | AGENT_KINDS
+    if event.kind not in allowed:
+        raise EventRefused("forbidden", f"a {caller.role} device may not send `{event.kind.value}` events", "kind")
+    if event.actor is not None and event.actor != caller.id:
+        raise EventRefused("forbidden", "actor: an event's actor is the device that sends it", "actor")
+    issues = check_details(event.kind, reason=event.reason, outcome=event.outcome, note=event.note)
+    if issues:
+        first = issues[0]
+        words = "; ".join(f"{i.field}: {i.problem.value}" for i in issues)
+        raise EventRefused("invalid_payload", words, first.field)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ documents are text, so that the same SQL reads both engines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class Migration:
     name: str
     sqlite: str
     postgres: str
+    after: Callable[[Any], None] | None = None  # Python run in the same transaction, once the SQL has run
 
 
 _COMMON_V1 = """
@@ -72,4 +75,40 @@ POSTGRES_V1 = (
     f"CREATE TABLE changes (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_CHANGES});\n{_COMMON_V1}"
 )
 
-MIGRATIONS = [Migration(1, "hub", SQLITE_V1, POSTGRES_V1)]
+# Issue 8: what devices report at each sync (so supervisors see every device's queue), the access log of
+# personal-data reads, and the directory audit log (one row per field changed by an office's or supervisor's edit).
+# The `referral` changes that carry a referral to its region's office are backfilled for referrals already stored
+# (by hub/roles.py after the migration: see HubDB.migrate's `after` hooks), since SQL alone cannot build them.
+_COMMON_V2 = """
+ALTER TABLE devices ADD COLUMN last_sync_at TEXT;
+ALTER TABLE devices ADD COLUMN pending INTEGER;
+ALTER TABLE devices ADD COLUMN quarantined INTEGER;
+ALTER TABLE devices ADD COLUMN app_version TEXT;
+ALTER TABLE devices ADD COLUMN cursor_at INTEGER;
+CREATE TABLE access_log (
+    id TEXT PRIMARY KEY, device_id TEXT NOT NULL, returnee_id TEXT NOT NULL, referral_id TEXT, via TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX access_log_returnee ON access_log(returnee_id);
+CREATE INDEX access_log_at ON access_log(at);
+CREATE TABLE directory_audit (
+    id TEXT PRIMARY KEY, edit_id TEXT NOT NULL, organization_id TEXT NOT NULL, field TEXT NOT NULL,
+    before TEXT, after TEXT, device_id TEXT NOT NULL, role TEXT NOT NULL, at TEXT NOT NULL, note TEXT,
+    revert_of TEXT, reverted_by TEXT
+);
+CREATE INDEX directory_audit_org ON directory_audit(organization_id, at);
+CREATE INDEX referrals_returnee ON referrals(returnee_id);
+CREATE INDEX changes_entity ON changes(entity, seq)
+"""
+
+
+def _backfill_referral_changes(tx: Any) -> None:
+    from field_app.hub.people import backfill_referral_changes
+
+    backfill_referral_changes(tx)
+
+
+MIGRATIONS = [
+    Migration(1, "hub", SQLITE_V1, POSTGRES_V1),
+    Migration(2, "roles", _COMMON_V2, _COMMON_V2, after=_backfill_referral_changes),
+]

@@ -236,6 +236,9 @@ class OfficeEvent(Wire):
     id: Annotated[str, Field(pattern=UUID)] | None = None  # made by the caller for idempotent retries
     at: dt.datetime | None = None  # default: the hub's time
     note: Annotated[str, Field(max_length=500)] | None = None
+    reason: str | None = None  # declined, not_completed: a DeclineReason code
+    outcome: str | None = None  # completed: an Outcome code
+    follow_up: dt.date | None = None
 
 
 class ReferralItem(Wire):
@@ -252,6 +255,7 @@ class ReferralItem(Wire):
     created_at: dt.datetime
     updated_at: dt.datetime
     events: list[dict[str, Any]]
+    person: SharedPerson | None = None  # GET /referrals/{id}, for the region's office and supervisors, with consent
 
 
 class ReferralPage(Wire):

@@ -160,7 +160,8 @@ def test_agent_office_and_supervisor_close_the_loop(hub: HubProcess, tmp_path: P
     }
 
     # every read of a person's details is in the hub's access log: the pulls that handed people to the Kayes office
-    # and the supervisor, and the export with names
+    # and the supervisor, and the export with names (recorded on the supervisor's device, sent at its next sync)
+    supervisor.sync()
     log = access_log(hub)
     people = set(returnees.values())
     read = {(row["returnee_id"], row["via"]) for row in log}

@@ -150,8 +150,12 @@ def test_pull_is_ordered_and_scoped(hub: HubProcess) -> None:
     seen_a = pull_all(hub.url, agent_a.headers, limit=2)  # small pages: has_more and the cursor are exercised
     assert referral_ids(seen_a) == set(a_ids)
     assert referral_ids(pull_all(hub.url, agent_b.headers)) == set(b_ids)
-    assert {c["data"]["kind"] for c in seen_a} == {"created", "sent"}
-    assert all(c["data"]["status"] == "sent" for c in seen_a if c["data"]["kind"] == "sent")
+    events_a = [c for c in seen_a if c["entity"] == "referral_event"]
+    assert {c["data"]["kind"] for c in events_a} == {"created", "sent"}
+    assert all(c["data"]["status"] == "sent" for c in events_a if c["data"]["kind"] == "sent")
+    # each referral comes first as a `referral` change, without the person for an agent (it holds the record)
+    firsts = [c for c in seen_a if c["entity"] == "referral"]
+    assert {c["id"] for c in firsts} == set(a_ids) and all(c["data"]["person"] is None for c in firsts)
 
     def since_start(device: Device) -> set[str]:
         cursor = start[device.id][0]["seq"] if start[device.id] else 0
@@ -213,11 +217,14 @@ def test_office_events_fold_and_reach_the_agent(hub: HubProcess) -> None:
     before = hub.dump()
     again = httpx.post(url, json=event, headers=office.headers)
     assert again.status_code == 200 and again.json()["status"] == "accepted"
-    clash = httpx.post(url, json={**event, "kind": "declined"}, headers=office.headers)
+    clash = httpx.post(url, json={**event, "kind": "declined", "reason": "partner_full"}, headers=office.headers)
     assert clash.status_code == 409 and clash.json()["code"] == "conflict"
-    elsewhere = httpx.post(url, json={"kind": "declined"}, headers=other_office.headers)
+    declined = {"kind": "declined", "reason": "partner_full"}
+    elsewhere = httpx.post(url, json=declined, headers=other_office.headers)
     assert elsewhere.status_code == 403
-    assert httpx.post(url, json={"kind": "declined"}, headers=agent.headers).status_code == 403
+    assert httpx.post(url, json=declined, headers=agent.headers).status_code == 403
+    no_reason = httpx.post(url, json={"kind": "declined"}, headers=office.headers)
+    assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
     assert hub.dump() == before
 
     done = hub.cli("referral", "event", rid, "--kind", "enrolled", "--note", "cohorte de mars")
@@ -316,6 +323,9 @@ def test_directory_refuses_bad_organisations_and_writes_nothing(
     cli = hub.cli("directory", "apply", str(file), check=False)
     assert cli.returncode == 1 and "locations[0].locality" in cli.stderr
     assert hub.dump() == after_enrol
-    assert {k: v for k, v in after_enrol.items() if k not in ("devices", "enrol_codes")} == {
-        k: v for k, v in before.items() if k not in ("devices", "enrol_codes")
+    # enrolling wrote the device and its `device` change (for supervisors), and nothing else
+    enrolment = [c for c in after_enrol["changes"] if c not in before["changes"]]
+    assert [c[1] for c in enrolment] == ["device"]
+    assert {k: v for k, v in after_enrol.items() if k not in ("devices", "enrol_codes", "changes")} == {
+        k: v for k, v in before.items() if k not in ("devices", "enrol_codes", "changes")
     }

@@ -1,0 +1,151 @@
+"""A referral's way to its region's office, with the person's details only where consent allows, and the log of
+every time the hub hands those details out.
+
+A `referral` change (data: protocol.ReferralChange) is appended when the hub first stores a referral, right after
+the insert and before its events' `referral_event` changes, and again whenever the person's record changes on
+the hub or arrives after the referral — so an office device always holds the latest shared details. `person` is
+the few fields an office needs to follow up (protocol.SharedPerson), and only when the referral carries the
+returnee's consent to share. Every time such details leave the hub (a pull page, an API read), one access row per
+person is written in the same transaction, with an `access` change that supervisors pull.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from field_app.domain.referrals import Referral, in_order
+from field_app.domain.returnees import Returnee
+from field_app.hub import changes
+from field_app.hub.auth import Caller
+from field_app.hub.db import Tx, stamp
+from field_app.sync.protocol import AccessRecord, AccessVia, ReferralChange, SharedPerson
+
+READERS = ("office", "supervisor")  # the roles that may see a person's details (offices: their region only)
+
+
+def shared_person(returnee: Returnee) -> SharedPerson:
+    return SharedPerson(
+        returnee_id=returnee.id,
+        given_name=returnee.given_name,
+        family_name=returnee.family_name,
+        sex=returnee.sex.value,
+        birth_date=returnee.birth_date,
+        age=returnee.age,
+        age_recorded_on=returnee.age_recorded_on,
+        phone=returnee.phone,
+        languages=[lang.value for lang in returnee.languages],
+        documents=[doc.value for doc in returnee.documents],
+        education=returnee.education.value if returnee.education else None,
+        region=returnee.region.value,
+        locality=returnee.locality,
+    )
+
+
+def person_for(tx: Tx, row: dict[str, Any]) -> SharedPerson | None:
+    """The shared details of a referral's person, or None without consent or while the record is not here."""
+    referral = Referral.model_validate_json(row["document"])
+    if referral.consent_share_at is None:
+        return None
+    found = tx.one("SELECT document FROM returnees WHERE id = ?", [row["returnee_id"]])
+    return None if found is None else shared_person(Returnee.model_validate_json(found["document"]))
+
+
+def referral_change(tx: Tx, row: dict[str, Any]) -> ReferralChange:
+    from field_app.hub.referrals import events_of
+
+    return ReferralChange(
+        referral=json.loads(row["document"]),
+        device_id=row["device_id"],
+        status=row["status"],
+        flagged=json.loads(row["flagged"]),
+        events=[e.model_dump(mode="json") for e in in_order(events_of(tx, row["id"]))],
+        person=person_for(tx, row),
+    )
+
+
+def append_referral_change(tx: Tx, row: dict[str, Any], *, now: dt.datetime) -> None:
+    changes.append(
+        tx,
+        entity="referral",
+        entity_id=row["id"],
+        op="upsert",
+        data=referral_change(tx, row).model_dump(mode="json"),
+        now=now,
+        region=row["region"],
+        device_id=row["device_id"],
+    )
+
+
+def person_changed(tx: Tx, returnee_id: str, *, now: dt.datetime) -> None:
+    """The person's record arrived or changed: send their referrals again with the new details."""
+    for row in tx.all("SELECT * FROM referrals WHERE returnee_id = ? ORDER BY n", [returnee_id]):
+        append_referral_change(tx, row, now=now)
+
+
+def backfill_referral_changes(tx: Tx) -> None:
+    """Hub migration 2: one `referral` change per referral stored before offices received them."""
+    now = dt.datetime.now(dt.UTC)
+    for row in tx.all("SELECT * FROM referrals ORDER BY n"):
+        append_referral_change(tx, row, now=now)
+
+
+def record_access(
+    tx: Tx,
+    *,
+    device_id: str,
+    returnee_id: str,
+    referral_id: str | None,
+    via: AccessVia,
+    at: dt.datetime,
+    now: dt.datetime,
+    access_id: str | None = None,
+) -> bool:
+    """One access row and its `access` change (supervisors); False when this access id is already recorded."""
+    record = AccessRecord(
+        id=access_id or str(uuid.uuid4()),
+        returnee_id=returnee_id,
+        referral_id=referral_id,
+        via=via,
+        at=at,
+        device_id=device_id,
+    )
+    if tx.one("SELECT 1 AS found FROM access_log WHERE id = ?", [record.id]) is not None:
+        return False
+    tx.execute(
+        "INSERT INTO access_log (id, device_id, returnee_id, referral_id, via, at) VALUES (?, ?, ?, ?, ?, ?)",
+        [record.id, device_id, returnee_id, referral_id, via, stamp(at)],
+    )
+    changes.append(tx, entity="access", entity_id=record.id, op="upsert", data=record.model_dump(mode="json"), now=now)
+    return True
+
+
+def access_page(
+    tx: Tx, *, returnee_id: str | None, device_id: str | None, offset: int, limit: int
+) -> list[AccessRecord]:
+    where, params = ["1 = 1"], []
+    for column, value in (("returnee_id", returnee_id), ("device_id", device_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    rows = tx.all(
+        f"SELECT * FROM access_log WHERE {' AND '.join(where)} ORDER BY at DESC, id LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return [
+        AccessRecord(
+            id=r["id"],
+            returnee_id=r["returnee_id"],
+            referral_id=r["referral_id"],
+            via=r["via"],
+            at=dt.datetime.strptime(r["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC),
+            device_id=r["device_id"],
+        )
+        for r in rows
+    ]
+
+
+def caller_reads_people(caller: Caller) -> bool:
+    return caller.role in READERS
