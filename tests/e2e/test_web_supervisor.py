@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from field_app import i18n
-from tests.e2e.webapp import SHOTS, Devices, desk_page, enrolled_devices, running_app
+from tests.e2e.webapp import SHOTS, Devices, desk_page, enrolled_devices, field_app_cli, running_app
 from tests.sync.hubproc import HubProcess
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,14 @@ def devices(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devices]:
     tmp = tmp_path_factory.mktemp("e2e-supervisor")
     hub = HubProcess(str(tmp / "hub.db"), tmp).start()
     try:
-        yield enrolled_devices(tmp, hub)
+        devices = enrolled_devices(tmp, hub)
+        # the Kayes office accepts the first referral (its command line), then both sync: the funnel moves on
+        field_app_cli(
+            "office", "update", devices.referrals[0], "--status", "accepted", "--data-dir", str(devices.office)
+        )
+        for data_dir in (devices.office, devices.supervisor):
+            field_app_cli("sync", "--once", "--data-dir", str(data_dir))
+        yield devices
     finally:
         hub.stop()
 

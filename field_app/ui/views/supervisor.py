@@ -235,7 +235,7 @@ def devices_screen(ctx: routes.Context, vm: DevicesViewModel) -> ft.View:
 
 
 def exports_screen(ctx: routes.Context, vm: ExportsViewModel) -> ft.View:
-    message = ft.Text("", selectable=True, key="export-message", visible=False)
+    message = ft.Text("", key="export-message", visible=False)
     error = error_text("")
 
     def on(name: str) -> Any:
