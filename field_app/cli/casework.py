@@ -43,10 +43,10 @@ from field_app.labels import (
 )
 from field_app.referrals.service import cancel, refer, referral_lines
 from field_app.referrals.slip import make_slip
+from field_app.returnees import service as returnees_service
 from field_app.returnees.profile import parse_profile
 from field_app.returnees.service import check_form, find_duplicates, register
 from field_app.storage.paths import resolve_data_dir
-from field_app.storage.returnees import get_returnee, list_returnees
 
 COMMANDS = ("returnee", "eligible", "referral")
 
@@ -184,7 +184,7 @@ def _returnee_add(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
 
 
 def _returnee_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    people = list_returnees(db)
+    people = returnees_service.recent(db)
     if args.json:
         _print_json([r.model_dump(mode="json") for r in people])
         return 0
@@ -198,7 +198,7 @@ def _returnee_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
 
 
 def _returnee_show(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    r = get_returnee(db, args.id)
+    r = returnees_service.get(db, args.id)
     if args.json:
         _print_json(r.model_dump(mode="json"))
         return 0
@@ -244,7 +244,7 @@ def _eligible(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
     today = _now().date()
     place: Place | None = None
     if args.returnee:
-        returnee = get_returnee(db, args.returnee)
+        returnee = returnees_service.get(db, args.returnee)
         profile = returnee.profile(today)
         if returnee.locality:
             place = resolve_place(db, returnee.locality)

@@ -28,19 +28,19 @@ from field_app.directory.store import open_directory
 from field_app.errors import FieldAppError, NotFound
 from field_app.i18n import N_, _
 from field_app.labels import SYNC_ENTITIES, SYNC_ROLES, label
-from field_app.storage import outbox, sync_state
 from field_app.storage.paths import resolve_data_dir
 from field_app.sync import quarantine
+from field_app.sync import status as sync_status
 from field_app.sync.engine import INTERVAL_S, SyncEngine, SyncReport, client_for, enrol, utc_now
 from field_app.sync.runner import Quiet, SyncRunner
 
 COMMANDS = ("device", "sync")
 
 RESULTS = {
-    sync_state.OK: N_("up to date"),
-    sync_state.OFFLINE: N_("offline: the hub could not be reached"),
-    sync_state.FAILED: N_("failed"),
-    sync_state.REFUSED: N_("refused by the hub: enrol this device again"),
+    sync_status.OK: N_("up to date"),
+    sync_status.OFFLINE: N_("offline: the hub could not be reached"),
+    sync_status.FAILED: N_("failed"),
+    sync_status.REFUSED: N_("refused by the hub: enrol this device again"),
 }
 
 
@@ -127,7 +127,7 @@ def _loop(data_dir: Path, interval: float) -> int:
         if report is not None:
             print(_("{time} ok: {summary}").format(time=_stamp(utc_now()), summary=report.summary()), flush=True)
             return
-        state = sync_state.load(runner.db)
+        state = sync_status.state(runner.db)
         retry_at = _stamp(state.next_attempt_at if state and state.next_attempt_at else utc_now())
         print(
             _("{time} failed: {reason}; next attempt at {retry}").format(
@@ -144,8 +144,8 @@ def _loop(data_dir: Path, interval: float) -> int:
 
 
 def _status(db: sqlite_utils.Database, *, as_json: bool) -> int:
-    state = sync_state.load(db)
-    counts = outbox.counts(db)
+    state = sync_status.state(db)
+    counts = sync_status.counts(db)
     refused = [
         {
             "seq": q.seq,
@@ -197,9 +197,9 @@ def _status(db: sqlite_utils.Database, *, as_json: bool) -> int:
         else:
             result = _(RESULTS[state.last_result]) if state.last_result in RESULTS else (state.last_result or "")
             print(_("Last sync: {time}, {result}").format(time=_stamp(state.last_attempt_at), result=result))
-            if state.last_result != sync_state.OK and state.last_error:
+            if state.last_result != sync_status.OK and state.last_error:
                 print(_("Reason: {reason}").format(reason=state.last_error))
-            if state.last_success_at and state.last_result != sync_state.OK:
+            if state.last_success_at and state.last_result != sync_status.OK:
                 print(_("Last successful sync: {time}").format(time=_stamp(state.last_success_at)))
             if state.next_attempt_at:
                 print(_("Next attempt: {time}").format(time=_stamp(state.next_attempt_at)))

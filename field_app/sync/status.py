@@ -8,9 +8,9 @@ from __future__ import annotations
 import sqlite_utils
 
 from field_app.storage import outbox, sync_state
-from field_app.storage.sync_state import OFFLINE, OK, REFUSED, SyncState
+from field_app.storage.sync_state import FAILED, OFFLINE, OK, REFUSED, SyncState
 
-__all__ = ["OFFLINE", "OK", "REFUSED", "SyncState", "pending", "state"]
+__all__ = ["FAILED", "OFFLINE", "OK", "REFUSED", "SyncState", "counts", "pending", "state"]
 
 
 def state(db: sqlite_utils.Database) -> SyncState | None:
@@ -21,3 +21,8 @@ def state(db: sqlite_utils.Database) -> SyncState | None:
 def pending(db: sqlite_utils.Database) -> int:
     """How many changes wait to be sent."""
     return outbox.pending_count(db)
+
+
+def counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Outbox entries by state (pending, done, quarantined)."""
+    return outbox.counts(db)
