@@ -56,6 +56,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _current.ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """Translate `message` as meant in `context` (the same English word may need other words in French)."""
+    return _current.pgettext(context, message)
+
+
 def _locale() -> Locale:
     return Locale.parse(BABEL_LOCALES[_language])
 

@@ -13,15 +13,24 @@ import sqlite_utils
 from field_app.casework import exports, supervisor, upkeep
 from field_app.casework.office import InboxFilters
 from field_app.errors import FieldAppError
-from field_app.i18n import N_, _, format_date, ngettext
+from field_app.i18n import N_, _, format_date, ngettext, pgettext
 from field_app.labels import ACCESS_VIA, REFERRAL_STATUSES, SYNC_ROLES, label, region_name
 from field_app.ui.viewmodels.common import Clock, Option
 from field_app.ui.viewmodels.office import ANY, OUTCOME_WORDS, inbox_row, status_words
 from field_app.ui.viewmodels.sync import when_text
 
 FUNNEL = ("referred", "accepted", "enrolled", "completed")
-FUNNEL_WORDS = {"referred": N_("Referred"), "accepted": N_("Accepted"), "enrolled": N_("Enrolled"),
-                "completed": N_("Completed")}  # fmt: skip
+
+
+def funnel_word(step: str) -> str:
+    """A funnel column's heading: counts of referrals, so plural words (not a status's)."""
+    words = {
+        "referred": pgettext("funnel", "Referred"),
+        "accepted": pgettext("funnel", "Accepted"),
+        "enrolled": pgettext("funnel", "Enrolled"),
+        "completed": pgettext("funnel", "Completed"),
+    }
+    return words[step]
 
 
 def percent(rate: float | None) -> str:
@@ -59,10 +68,14 @@ class OverviewViewModel:
     @property
     def summary(self) -> str:
         p = self.pipeline
-        return _("{n} referrals · {overdue} overdue · {conflicts} conflicts").format(
-            n=self.total, overdue=getattr(p, "overdue_total", len(p.overdue)),
-            conflicts=getattr(p, "conflicts_total", len(p.conflicts)),
-        )  # fmt: skip
+        overdue = int(getattr(p, "overdue_total", len(p.overdue)))
+        conflicts = int(getattr(p, "conflicts_total", len(p.conflicts)))
+        parts = [
+            ngettext("{n} referral", "{n} referrals", self.total).format(n=self.total),
+            ngettext("{n} overdue", "{n} overdue", overdue).format(n=overdue),
+            ngettext("{n} conflict", "{n} conflicts", conflicts).format(n=conflicts),
+        ]
+        return " · ".join(parts)
 
     def by_region(self) -> list[tuple[str, int]]:
         return sorted(((region_name(r), n) for r, n in self.pipeline.by_region.items()), key=lambda x: -x[1])
@@ -73,7 +86,7 @@ class OverviewViewModel:
     def funnel(self) -> list[tuple[str, int]]:
         """Referred → accepted → enrolled → completed, over every partner."""
         sums = {k: sum(getattr(p, k) for p in self.pipeline.partners) for k in FUNNEL}
-        return [(_(FUNNEL_WORDS[k]), sums[k]) for k in FUNNEL]
+        return [(funnel_word(k), sums[k]) for k in FUNNEL]
 
     def by_status(self) -> list[tuple[str, int]]:
         order = [str(k) for k in REFERRAL_STATUSES]

@@ -12,12 +12,14 @@ import flet_charts as fch
 from field_app.i18n import _
 from field_app.ui import routes
 from field_app.ui.viewmodels.supervisor import (
+    FUNNEL,
     AccessViewModel,
     AuditViewModel,
     DeviceRow,
     DevicesViewModel,
     ExportsViewModel,
     OverviewViewModel,
+    funnel_word,
 )
 from field_app.ui.views.common import button, dropdown, error_text, handler, heading, note, screen
 from field_app.ui.views.office import inbox_tile
@@ -45,7 +47,7 @@ def bar_chart(title: str, data: list[tuple[str, int]], *, key: str, colour: str 
             labels=[fch.ChartAxisLabel(value=i, label=ft.Text(lbl[:10], size=11)) for i, (lbl, _n) in enumerate(data)],
             label_size=28,
         ),
-        left_axis=fch.ChartAxis(label_size=32, title_size=0),
+        left_axis=fch.ChartAxis(label_size=32, title_size=0, label_spacing=max(1, top // 4)),  # whole referrals
         horizontal_grid_lines=fch.ChartGridLines(interval=max(1, top // 4), color=ft.Colors.OUTLINE_VARIANT, width=1),
         max_y=top + max(1, top // 5),
         interactive=True,
@@ -110,10 +112,7 @@ def overview_screen(ctx: routes.Context, vm: OverviewViewModel) -> ft.View:
         table(
             [
                 _("Partner"),
-                _("Referred"),
-                _("Accepted"),
-                _("Enrolled"),
-                _("Completed"),
+                *(funnel_word(step) for step in FUNNEL),
                 _("Completion"),
                 _("Placement (measured)"),
                 _("Insertion rate (2022 report)"),
