@@ -510,5 +510,5 @@ def test_regions_in_any_case_and_accents_on_the_command_line_and_the_api(hub: Hu
     assert dump_all(hub) == before
     declined = hub.cli("referral", "event", kayes_id, "--kind", "declined", "--reason", "partner_full")
     assert declined.stdout.strip() == f"{kayes_id}: Declined"
-    listed = {i["id"]: i for i in json.loads(hub.cli("referral", "list", "--json", "--status", "declined").stdout)}
-    assert listed[kayes_id]["events"][-1]["reason"] == "partner_full"
+    declined_list = {i["id"]: i for i in json.loads(hub.cli("referral", "list", "--json", "--status", "declined").stdout)}
+    assert declined_list[kayes_id]["events"][-1]["reason"] == "partner_full"
