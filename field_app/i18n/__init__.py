@@ -56,6 +56,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _current.ngettext(singular, plural, n)
 
 
+def labelled(label: object, value: object) -> str:
+    """ "Label: value" as each language writes it (French puts a space before the colon)."""
+    return _("{label}: {value}").format(label=label, value=value)
+
+
 def pgettext(context: str, message: str) -> str:
     """Translate `message` as meant in `context` (the same English word may need other words in French)."""
     return _current.pgettext(context, message)

@@ -17,7 +17,7 @@ import sqlite_utils
 from field_app.directory.places import places
 from field_app.domain.referrals import NEEDS_OUTCOME, NEEDS_REASON, DeclineReason, EventKind, Outcome, ReferralStatus
 from field_app.errors import FieldAppError, ValidationError
-from field_app.i18n import _, format_date
+from field_app.i18n import _, format_date, ngettext
 from field_app.labels import (
     DECLINE_REASONS,
     DOCUMENTS,
@@ -349,7 +349,7 @@ class CaseViewModel:
         lines = [(_("Sex"), label(SEX, p.sex))]
         age = self._age(p, today)
         if age is not None:
-            lines.append((_("Age"), _("{n} years").format(n=age)))
+            lines.append((_("Age"), ngettext("{n} year", "{n} years", age).format(n=age)))
         lines.append((_("Phone"), p.phone or _("not recorded")))
         if p.languages:
             lines.append((_("Languages"), ", ".join(label(LANGUAGES, c) for c in p.languages)))

@@ -23,7 +23,7 @@ from babel.dates import format_date as babel_date
 from babel.dates import format_time as babel_time
 
 from field_app.errors import AuthError, FieldAppError, NotFound, SyncError
-from field_app.i18n import BABEL_LOCALES, _, language
+from field_app.i18n import BABEL_LOCALES, _, labelled, language
 from field_app.labels import SYNC_ROLES, label, pending_words
 from field_app.referrals.service import get as get_referral
 from field_app.referrals.service import returnee_of_event
@@ -234,7 +234,7 @@ def _refused_row(db: sqlite_utils.Database, item: quarantine.QuarantinedItem) ->
         who = get_returnee(db, returnee_id).full_name if returnee_id else None
     except FieldAppError:
         who, returnee_id = None, None
-    what = f"{item.what}: {who}" if who else item.what
+    what = labelled(item.what, who) if who else item.what
     return RefusedRow(item.seq, what, item.message, returnee_id)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import flet as ft
 
-from field_app.i18n import _
+from field_app.i18n import _, labelled
 from field_app.ui import routes
 from field_app.ui.viewmodels.office import ANY, CaseViewModel, HistoryLine, InboxRow, InboxViewModel
 from field_app.ui.views.common import (
@@ -318,7 +318,7 @@ def case_panel(vm: CaseViewModel, nav: Nav, redraw: Callable[[], None]) -> list[
     controls.append(heading(_("Person")))
     if vm.person_name:
         controls.append(ft.Text(f"{vm.person_name} · {vm.title}", weight=ft.FontWeight.W_500))
-        controls += [ft.Text(f"{k}: {v}") for k, v in vm.person_lines]
+        controls += [ft.Text(labelled(k, v)) for k, v in vm.person_lines]
         links = [(_("Call"), ft.Icons.CALL, vm.tel), (_("SMS"), ft.Icons.SMS, vm.sms)]
         controls.append(
             ft.Row([button(t, icon=i, url=u, kind="outlined") for t, i, u in links if u], wrap=True, spacing=6)

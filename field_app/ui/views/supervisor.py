@@ -9,7 +9,7 @@ from typing import Any
 import flet as ft
 import flet_charts as fch
 
-from field_app.i18n import _
+from field_app.i18n import _, labelled
 from field_app.ui import routes
 from field_app.ui.viewmodels.supervisor import (
     FUNNEL,
@@ -38,7 +38,7 @@ def bar_chart(title: str, data: list[tuple[str, int]], *, key: str, colour: str 
             fch.BarChartGroup(
                 x=i,
                 rods=[
-                    fch.BarChartRod(from_y=0, to_y=n, width=22, color=colour, border_radius=3, tooltip=f"{lbl}: {n}")
+                    fch.BarChartRod(from_y=0, to_y=n, width=22, color=colour, border_radius=3, tooltip=labelled(lbl, n))
                 ],
             )
             for i, (lbl, n) in enumerate(data)
@@ -54,7 +54,7 @@ def bar_chart(title: str, data: list[tuple[str, int]], *, key: str, colour: str 
         height=CHART_H,
         expand=True,
     )
-    words = ", ".join(f"{lbl}: {n}" for lbl, n in data)
+    words = ", ".join(labelled(lbl, n) for lbl, n in data)
     return ft.Column(
         [
             heading(title),
@@ -100,7 +100,7 @@ def overview_screen(ctx: routes.Context, vm: OverviewViewModel) -> ft.View:
         ft.Text(vm.summary, size=16, weight=ft.FontWeight.W_600, key="summary"),
         chart_area,
         heading(_("By status")),
-        note(" · ".join(f"{k}: {n}" for k, n in vm.by_status()) or _("No referral yet."), size=13),
+        note(" · ".join(labelled(k, n) for k, n in vm.by_status()) or _("No referral yet."), size=13),
         heading(_("Per partner")),
         note(
             _(

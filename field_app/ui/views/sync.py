@@ -13,7 +13,7 @@ from typing import Any
 
 import flet as ft
 
-from field_app.i18n import _
+from field_app.i18n import _, labelled
 from field_app.ui import routes
 from field_app.ui.viewmodels.sync import (
     FAILED_PHASE,
@@ -123,7 +123,7 @@ def sync_view(vm: SyncViewModel, nav: Nav, sync_now: Callable[[], None]) -> tupl
 
     def redraw() -> None:
         panel.redraw()
-        hub.controls = [ft.Text(f"{k}: {v}", size=13, selectable=True) for k, v in vm.hub_lines]
+        hub.controls = [ft.Text(labelled(k, v), size=13, selectable=True) for k, v in vm.hub_lines]
         error.value, error.visible = vm.error_text, bool(vm.error_text)
         message.value, message.visible = vm.message, bool(vm.message)
         rows.controls = [row(r) for r in vm.refused] or [note(_("No change was refused by the hub."))]
