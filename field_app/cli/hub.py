@@ -179,12 +179,12 @@ def _token(db: HubDB, args: argparse.Namespace) -> int:
 
 
 def _revoke(db: HubDB, args: argparse.Namespace) -> int:
-    from field_app.hub import auth
+    from field_app.hub import service
 
-    try:
+    try:  # the same use case as a supervisor's revocation: supervisors' devices get the `device` change
         with db.transaction() as tx:
-            changed = auth.revoke(tx, args.device_id, now=_now())
-    except NotFound as exc:
+            changed = service.revoke(tx, args.device_id, now=_now())
+    except service.HubRefusal as exc:
         raise NotFound(_("no device or token with id {id}").format(id=args.device_id)) from exc
     print(
         _("revoked: {id}").format(id=args.device_id)

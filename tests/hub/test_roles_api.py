@@ -462,12 +462,16 @@ def test_device_reports_the_device_list_and_revocation(hub: HubProcess, supervis
         assert get(hub, "sync/pull", gone).status_code == 401
         refused = post(hub, "devices/report", gone, {"pending": 0, "quarantined": 0, "app_version": "1"})
         assert refused.status_code == 401 and refused.json()["code"] == "revoked_token"
+    # and on the hub host, as before: supervisors' devices learn of it the same way
+    by_cli = hub.enrol("agent", "kayes")
+    assert hub.cli("revoke", by_cli.id).stdout.strip() == f"revoked: {by_cli.id}"
+    assert get(hub, "sync/pull", by_cli).status_code == 401
     shown = {d["id"]: d for d in get(hub, "devices", supervisor).json()}
-    assert shown[victim.id]["revoked_at"] and shown[other_victim.id]["revoked_at"]
+    assert shown[victim.id]["revoked_at"] and shown[other_victim.id]["revoked_at"] and shown[by_cli.id]["revoked_at"]
     revoked_changes = [
         c for c in of(pull_all(hub.url, boss.headers, cursor=cursor), "device") if c["data"]["revoked_at"]
     ]
-    assert {c["id"] for c in revoked_changes} == {victim.id, other_victim.id}
+    assert {c["id"] for c in revoked_changes} == {victim.id, other_victim.id, by_cli.id}
 
 
 # --- 6. the hub's command line and region names -----------------------------------------------------------------
@@ -510,5 +514,7 @@ def test_regions_in_any_case_and_accents_on_the_command_line_and_the_api(hub: Hu
     assert dump_all(hub) == before
     declined = hub.cli("referral", "event", kayes_id, "--kind", "declined", "--reason", "partner_full")
     assert declined.stdout.strip() == f"{kayes_id}: Declined"
-    declined_list = {i["id"]: i for i in json.loads(hub.cli("referral", "list", "--json", "--status", "declined").stdout)}
+    declined_list = {
+        i["id"]: i for i in json.loads(hub.cli("referral", "list", "--json", "--status", "declined").stdout)
+    }
     assert declined_list[kayes_id]["events"][-1]["reason"] == "partner_full"
