@@ -142,6 +142,12 @@ def seed_referrals(db: sqlite_utils.Database, n: int, *, seed: int = 0, region: 
 # --- the naive scan --------------------------------------------------------------------------------------------
 
 
+def _words_start(text: str, name: str) -> bool:
+    """Every word of the search starts some word of the name (the inbox's full-text name search)."""
+    words = name.split()
+    return all(any(w.startswith(t) for w in words) for t in text.split())
+
+
 def naive_inbox(db: sqlite_utils.Database, filters: Any, *, region: str, now: dt.datetime) -> tuple[list[str], int]:
     """Every referral of the region into Python, filtered and sorted there: (first page ids, total)."""
     cutoff = now - dt.timedelta(days=DEFAULT_OVERDUE_DAYS)
@@ -158,7 +164,7 @@ def naive_inbox(db: sqlite_utils.Database, filters: Any, *, region: str, now: dt
             continue
         if filters.overdue_only and not overdue:
             continue
-        if text and not (code.lower().startswith(text) or (name and text in name)):
+        if text and not (code.lower().startswith(text) or (name and _words_start(text, name))):
             continue
         kept.append((overdue, created, ref))
     kept.sort(reverse=True)  # overdue first, then newest (then the larger id, as the inbox)

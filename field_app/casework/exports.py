@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from field_app.casework.office import InboxFilters, _conditions, overdue_days
+from field_app.casework.office import InboxFilters, conditions, overdue_days
 from field_app.casework.roles import current
 from field_app.casework.supervisor import partner_funnels
 from field_app.domain.referrals import CLOSED
@@ -181,7 +181,7 @@ def referral_query(
     db: sqlite_utils.Database, filters: InboxFilters, *, region: str | None, cutoff: str
 ) -> tuple[str, list[Any]]:
     """The WHERE clause over `referrals r` for `filters`, exactly as the inbox filters (casework.office)."""
-    where, params = _conditions(db, region, filters, with_status=True)
+    where, params = conditions(db, region, filters, with_status=True)
     if filters.overdue_only:
         closed = ", ".join(f"'{s.value}'" for s in CLOSED)
         where.append(f"(r.status NOT IN ({closed}) AND r.last_event_at <= ?)")

@@ -179,15 +179,7 @@ def set_overdue_days(db: sqlite_utils.Database, days: int) -> None:
 # --- the inbox -----------------------------------------------------------------------------------------------
 
 
-def _register_fold(db: sqlite_utils.Database) -> None:
-    db.conn.create_function("passerelle_fold", 1, lambda v: fold(v) if isinstance(v, str) else v, deterministic=True)
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _conditions(
+def conditions(
     db: sqlite_utils.Database, region: str | None, filters: InboxFilters, *, with_status: bool
 ) -> tuple[list[str], list[Any]]:
     where: list[str] = []
@@ -225,19 +217,17 @@ def _conditions(
         params.extend([*places, *places])
     text = (filters.text or "").strip()
     if text:
-        _register_fold(db)
-        folded = fold(text)
         code = "".join(ch for ch in text.upper() if ch.isalnum() or ch == "-")[:8]
-        name = _like(folded) if folded else "\x00"  # nothing left to compare (only punctuation): no match
-        # the matching referrals' rowids, found from the code index and the names: the page then reads only those
+        words = fold(text).replace('"', " ").split()
+        # people whose names hold every word as the start of a word (person_names, migration 7), or a slip code
+        # that starts with the text: the page then reads only those referrals
+        names = " ".join(f'"{w}"*' for w in words if any(ch.isalnum() for ch in w))
         where.append(
             "r.rowid IN (SELECT rowid FROM referrals WHERE code >= ? AND code < ? "
-            "UNION SELECT x.rowid FROM shared_persons p CROSS JOIN referrals x ON x.returnee_id = p.returnee_id "
-            "WHERE p.folded_name LIKE ? ESCAPE '\\' "
-            "UNION SELECT x.rowid FROM returnees q CROSS JOIN referrals x ON x.returnee_id = q.id "
-            "WHERE passerelle_fold(q.given_name || ' ' || q.family_name) LIKE ? ESCAPE '\\')"
+            "UNION SELECT x.rowid FROM referrals x WHERE x.returnee_id IN "
+            "(SELECT returnee_id FROM person_names WHERE person_names MATCH ?))"
         )
-        params.extend([code or "\uffff", (code or "\uffff") + "\uffff", name, name])
+        params.extend([code or "\uffff", (code or "\uffff") + "\uffff", names or '"\uffff"'])
     return where, params
 
 
@@ -285,7 +275,7 @@ def inbox(
     else:
         total, overdue = sum(counts.values()), sum(late.values())
 
-    where, params = _conditions(db, region, filters, with_status=True)
+    where, params = conditions(db, region, filters, with_status=True)
     index = _index(region, filters)
     rows: list[tuple[Any, ...]] = []
     if offset < overdue:  # the overdue part of the list
@@ -314,7 +304,7 @@ def _counts(
         if filters.overdue_only:
             counts = {s: late.get(s, 0) for s in counts}
         return counts, late
-    where, params = _conditions(db, region, filters, with_status=False)
+    where, params = conditions(db, region, filters, with_status=False)
     if filters.overdue_only:
         where.append(_overdue_sql())
         params.append(cutoff)

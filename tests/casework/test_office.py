@@ -331,3 +331,31 @@ def test_the_inbox_uses_its_indexes(db: sqlite_utils.Database) -> None:
             )
         )
         assert index in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_name_search_follows_a_corrected_name_and_matches_word_starts(db: sqlite_utils.Database) -> None:
+    """The full-text name index (migration 7) is kept in step by triggers: a renamed person is found by the new
+    name only; a search matches the start of each word, in either order, accent- and case-blind."""
+    ref = pulled(db, created=NOW - days(1), given="Aminata", family="Diarra")
+
+    def find(text: str) -> list[str]:
+        return [i.id for i in office.inbox(db, region="kayes", filters=InboxFilters(text=text), now=NOW).items]
+
+    assert find("diar ami") == [ref] and find("AMINATA") == [ref] and find("mina") == []
+    returnee_id = db.execute("SELECT returnee_id FROM referrals WHERE id = ?", [ref]).fetchone()[0]
+    with db.atomic():
+        db.execute(
+            "UPDATE shared_persons SET given_name = 'Aminata', family_name = 'Dembélé' WHERE returnee_id = ?",
+            [returnee_id],
+        )
+    assert find("diarra") == [] and find("dembele") == [ref]
+    person = register(
+        db,
+        {"given_name": "Oumou", "family_name": "Sangaré", "sex": "F", "age": 30, "region": "kayes", "consent": True},
+        now=NOW,
+    )
+    walk_in = refer(db, returnee_id=person.id, service_id=SERVICE, consent_share=True, now=NOW)
+    assert find("sangare oumou") == [walk_in.id]
+    with db.atomic():
+        db.execute("UPDATE returnees SET family_name = 'Keïta' WHERE id = ?", [person.id])
+    assert find("sangare") == [] and find("keita") == [walk_in.id]
