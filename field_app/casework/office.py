@@ -222,12 +222,15 @@ def conditions(
         # people whose names hold every word as the start of a word (person_names, migration 7), or a slip code
         # that starts with the text: the page then reads only those referrals
         names = " ".join(f'"{w}"*' for w in words if any(ch.isalnum() for ch in w))
-        where.append(
-            "r.rowid IN (SELECT rowid FROM referrals WHERE code >= ? AND code < ? "
+        # found once (the code index, the name index), then handed to each statement of the page as a list
+        found = db.execute(
+            "SELECT rowid FROM referrals WHERE code >= ? AND code < ? "
             "UNION SELECT x.rowid FROM referrals x WHERE x.returnee_id IN "
-            "(SELECT returnee_id FROM person_names WHERE person_names MATCH ?))"
-        )
-        params.extend([code or "\uffff", (code or "\uffff") + "\uffff", names or '"\uffff"'])
+            "(SELECT returnee_id FROM person_names WHERE person_names MATCH ?)",
+            [code or "\uffff", (code or "\uffff") + "\uffff", names or '"\uffff"'],
+        ).fetchall()
+        where.append("r.rowid IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps([row[0] for row in found]))
     return where, params
 
 
