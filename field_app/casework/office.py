@@ -440,22 +440,7 @@ def _person(db: sqlite_utils.Database, referral: Referral, origin_device: str | 
     if origin_device is None:
         row = db.execute("SELECT document FROM returnees WHERE id = ?", [referral.returnee_id]).fetchone()
         if row is not None:
-            r = Returnee.model_validate_json(row[0])
-            return SharedPerson(
-                returnee_id=r.id,
-                given_name=r.given_name,
-                family_name=r.family_name,
-                sex=r.sex.value,
-                birth_date=r.birth_date,
-                age=r.age,
-                age_recorded_on=r.age_recorded_on,
-                phone=r.phone,
-                languages=[x.value for x in r.languages],
-                documents=[x.value for x in r.documents],
-                education=r.education.value if r.education else None,
-                region=r.region.value,
-                locality=r.locality,
-            )
+            return SharedPerson.of(Returnee.model_validate_json(row[0]))
     return get_shared_person(db, referral.returnee_id)
 
 

@@ -26,31 +26,13 @@ from field_app.sync.protocol import AccessRecord, AccessVia, ReferralChange, Sha
 READERS = ("office", "supervisor")  # the roles that may see a person's details (offices: their region only)
 
 
-def shared_person(returnee: Returnee) -> SharedPerson:
-    return SharedPerson(
-        returnee_id=returnee.id,
-        given_name=returnee.given_name,
-        family_name=returnee.family_name,
-        sex=returnee.sex.value,
-        birth_date=returnee.birth_date,
-        age=returnee.age,
-        age_recorded_on=returnee.age_recorded_on,
-        phone=returnee.phone,
-        languages=[lang.value for lang in returnee.languages],
-        documents=[doc.value for doc in returnee.documents],
-        education=returnee.education.value if returnee.education else None,
-        region=returnee.region.value,
-        locality=returnee.locality,
-    )
-
-
 def person_for(tx: Tx, row: dict[str, Any]) -> SharedPerson | None:
     """The shared details of a referral's person, or None without consent or while the record is not here."""
     referral = Referral.model_validate_json(row["document"])
     if referral.consent_share_at is None:
         return None
     found = tx.one("SELECT document FROM returnees WHERE id = ?", [row["returnee_id"]])
-    return None if found is None else shared_person(Returnee.model_validate_json(found["document"]))
+    return None if found is None else SharedPerson.of(Returnee.model_validate_json(found["document"]))
 
 
 def referral_change(tx: Tx, row: dict[str, Any]) -> ReferralChange:

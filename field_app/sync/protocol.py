@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from field_app.domain.returnees import Returnee
+
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2_000_000  # a request body on the wire (gzip or not): above → 413
@@ -143,6 +145,25 @@ class SharedPerson(Wire):
     education: str | None = None
     region: str
     locality: str | None = None
+
+    @classmethod
+    def of(cls, returnee: Returnee) -> SharedPerson:
+        """The shared part of a returnee's record (the device's walk-ins and the hub's copies alike)."""
+        return cls(
+            returnee_id=returnee.id,
+            given_name=returnee.given_name,
+            family_name=returnee.family_name,
+            sex=returnee.sex.value,
+            birth_date=returnee.birth_date,
+            age=returnee.age,
+            age_recorded_on=returnee.age_recorded_on,
+            phone=returnee.phone,
+            languages=[lang.value for lang in returnee.languages],
+            documents=[doc.value for doc in returnee.documents],
+            education=returnee.education.value if returnee.education else None,
+            region=returnee.region.value,
+            locality=returnee.locality,
+        )
 
 
 class ReferralChange(Wire):

@@ -20,7 +20,7 @@ from field_app.directory.edits import regions_of
 from field_app.domain.directory import Organization
 from field_app.storage.database import open_db
 from field_app.storage.paths import database_path
-from tests.sync.hubproc import HubProcess, fresh_pg_database
+from tests.sync.hubproc import HubProcess, running_hub
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "FIELD_APP_LANG": "en", "PYTHONUNBUFFERED": "1"}
@@ -62,15 +62,8 @@ class Device:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubProcess]:
-    logs = tmp_path / "hub"
-    logs.mkdir()
-    target = fresh_pg_database() if request.param == "postgresql" else contextlib.nullcontext(str(logs / "hub.db"))
-    with target as db:
-        process = HubProcess(db, logs).start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_hub(request.param, tmp_path) as process:
+        yield process
 
 
 def test_edit_audit_revert_and_revoke(hub: HubProcess, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ person's details is in the hub's access log."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.sync.hubproc import HubProcess, fresh_pg_database
+from tests.sync.hubproc import HubProcess, running_hub
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "FIELD_APP_LANG": "en", "PYTHONUNBUFFERED": "1"}
@@ -59,15 +58,8 @@ class Device:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubProcess]:
-    logs = tmp_path / "hub"
-    logs.mkdir()
-    target = fresh_pg_database() if request.param == "postgresql" else contextlib.nullcontext(str(logs / "hub.db"))
-    with target as db:
-        process = HubProcess(db, logs).start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    with running_hub(request.param, tmp_path) as process:
+        yield process
 
 
 def enrol(hub: HubProcess, tmp_path: Path, name: str, role: str, region: str | None) -> Device:

@@ -197,3 +197,18 @@ def fresh_pg_database() -> Iterator[str]:
         except PgUnavailable as exc:
             pytest.skip(f"PostgreSQL tests skipped: {exc}")
         yield url
+
+
+@contextlib.contextmanager
+def running_hub(engine: str, where: Path) -> Iterator[HubProcess]:
+    """A started hub process on a fresh SQLite file in `where` or (engine "postgresql") a fresh PostgreSQL
+    database (skips when none is configured); stopped afterwards. For `params=["sqlite", "postgresql"]` fixtures."""
+    logs = where / "hub"
+    logs.mkdir()
+    target = fresh_pg_database() if engine == "postgresql" else contextlib.nullcontext(str(logs / "hub.db"))
+    with target as db:
+        process = HubProcess(db, logs).start()
+        try:
+            yield process
+        finally:
+            process.stop()

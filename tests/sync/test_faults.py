@@ -182,10 +182,17 @@ def device(hub: Hub, built_db: sqlite_utils.Database, services: list[str], tmp_p
     made.db.close()
 
 
+WORKFLOW_DETAILS = {  # what each office move must carry (field_app/domain/workflow.py)
+    "declined": {"reason": "partner_full"},
+    "not_completed": {"reason": "person_unreachable"},
+    "completed": {"outcome": "trained"},
+}
+
+
 def office_event(hub: Hub, referral_id: str, kind: str = "accepted") -> None:
     answer = httpx.post(
         f"{hub.url}/api/v1/referrals/{referral_id}/events",
-        json={"kind": kind, "id": str(uuid.uuid4()), "note": "fault test"},
+        json={"kind": kind, "id": str(uuid.uuid4()), "note": "fault test", **WORKFLOW_DETAILS.get(kind, {})},
         headers={"Authorization": f"Bearer {hub.token}"},
         timeout=10,
     )
