@@ -68,7 +68,8 @@ def test_office_inbox_detail_accept_at_desktop_width(office_url: str, t: Callabl
         save = page.get_by_role("button", name=t("Save"), exact=True)
         expect(save).to_be_visible(timeout=15_000)
         page.get_by_role("textbox", name=t("Note")).click()
-        page.keyboard.type("Place confirmée par téléphone", delay=10)
+        page.wait_for_timeout(300)  # let the field take the focus, or the first keys are lost
+        page.keyboard.type("Place confirmée par téléphone", delay=20)
         save.click()
         saved = t("Saved: {what}. It will be sent at the next sync.").format(what=t("Accept"))
         expect(page.get_by_text(saved).first).to_be_visible(timeout=30_000)
