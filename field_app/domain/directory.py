@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from field_app.domain.vocabulary import (
+    CostKind,
     CostUnit,
     Document,
     Education,
@@ -23,6 +24,7 @@ from field_app.domain.vocabulary import (
     Pathway,
     Precision,
     Region,
+    ServesReturnees,
     ServiceCategory,
     ServiceStatus,
     Sex,
@@ -50,6 +52,9 @@ class Source(Strict):
     document: NonEmpty = "003_b0b3eacde88cb4a8.txt"
     fiche: Annotated[str, Field(pattern=r"^(partenaire|acteur)-[0-9]+$")]
     note: str | None = None
+    # Set when the fiche does not describe this entry itself and it was inferred from what the fiche says
+    # about another (the 11 ANPE regional directorates, from the ANPE's fiche): that sentence, verbatim.
+    inferred_from: str | None = None
 
 
 class Phone(Strict):
@@ -111,15 +116,24 @@ class Duration(Strict):
 
 
 class CostOption(Strict):
-    """A fee in FCFA (XOF). `amount_max` when the source gives a range; 0 means free."""
+    """A fee in FCFA (XOF). `amount_max` when the source gives a range; 0 means free.
+
+    `kind` says what it pays for ("From X F" compares registration fees only); `sex` restricts it to one sex
+    when the source prices boys and girls differently (it applies to everyone when None)."""
 
     label: NonEmpty
+    kind: CostKind = CostKind.OTHER
     amount: int | None = Field(default=None, ge=0)
     amount_max: int | None = Field(default=None, ge=0)
     unit: CostUnit = CostUnit.ONCE
     currency: Literal["XOF"] = "XOF"
     services: list[Slug] = []  # empty = every service of the organisation
+    sex: Sex | None = None  # the fee applies only to this sex
     text: NonEmpty
+
+    def applies_to(self, sex: Sex | None) -> bool:
+        """Whether this fee is asked of a person of `sex` (an unknown sex: every fee may be)."""
+        return self.sex is None or sex is None or self.sex == sex
 
     @model_validator(mode="after")
     def _range_ordered(self) -> CostOption:
@@ -162,10 +176,37 @@ class Service(Strict):
     description: str | None = None
     duration: Duration | None = None
     status: ServiceStatus = ServiceStatus.ACTIVE
+    # The period the source states (a project's "2019-2022": 2019-01-01 to 2022-12-31), with its words.
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    period_text: str | None = None
     locations: list[Slug] = []  # empty = every location of the organisation
     service_area: ServiceArea | None = None  # None = the organisation's
     eligibility: Eligibility | None = None  # None = the organisation's
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> Service:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        if (self.start_date or self.end_date) and not self.period_text:
+            raise ValueError("a start_date or end_date needs the source's words in period_text")
+        return self
+
+    def status_on(self, today: dt.date) -> ServiceStatus:
+        """This service's status on `today`, its stated period taken into account (see `status_on`)."""
+        return status_on(self.status, self.start_date, self.end_date, today)
+
+
+def status_on(status: ServiceStatus, start: dt.date | None, end: dt.date | None, today: dt.date) -> ServiceStatus:
+    """The status a service has on `today`: ended once its end date has passed (whatever was recorded: the
+    source's 2022 "active" cannot outlive the period it gave); an active service whose start is still ahead has
+    not opened yet (planned). Otherwise the recorded status. Pure: the caller passes its clock's date."""
+    if end is not None and end < today:
+        return ServiceStatus.ENDED
+    if status is ServiceStatus.ACTIVE and start is not None and start > today:
+        return ServiceStatus.PLANNED
+    return status
 
 
 class Capacity(Strict):
@@ -200,7 +241,11 @@ class Organization(Strict):
     capacity: Capacity | None = None
     insertion_rate: InsertionRate | None = None
     source: Source
-    assured_date: dt.date
+    assured_date: dt.date  # the date the facts were collected (the fiche's meeting) or last verified
+    # Whether the partner has worked with returning migrants, as the source says it, and the sentence that says
+    # it (required for yes and no).
+    serves_returnees: ServesReturnees = ServesReturnees.NOT_STATED
+    serves_returnees_quote: str | None = None
     added_by: str | None = None  # set when a fact did not come from the seeds (e.g. an office's correction)
     notes: list[str] = []  # ambiguities found in the source and how they were recorded
 
@@ -229,6 +274,8 @@ class Organization(Strict):
                     raise ValueError(f"cost '{cost.label}': unknown service {sid}")
         if not self.locations and self.service_area is None:
             raise ValueError("an organisation needs a location or a service_area")
+        if self.serves_returnees is not ServesReturnees.NOT_STATED and not self.serves_returnees_quote:
+            raise ValueError("serves_returnees yes or no needs the source's sentence in serves_returnees_quote")
         return self
 
     def service_eligibility(self, service: Service) -> Eligibility:

@@ -1,7 +1,11 @@
 """Eligibility: a returnee's profile × a service's conditions → a verdict with reasons. Pure and table-tested.
 
 Reasons carry a stable code and parameters; the UI turns them into localised sentences. Today's date is passed
-in (never read from a clock) so that ages are reproducible.
+in (never read from a clock) so that ages are reproducible; the service's status is its status on that day
+(`domain.directory.status_on`: a service past its stated end is ended).
+
+A minimum education of `none` ("Niveau minimum : Non scolarisé·e") is no condition: everyone meets it, so it
+never asks for the person's level.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def assess(
 ) -> Verdict:
     """The verdict for one person and one service; every unmet condition is a reason."""
     reasons: list[Reason] = []
-    if status is ServiceStatus.INACTIVE:
+    if status is ServiceStatus.ENDED:
         reasons.append(Reason("service_inactive", Status.NOT_ELIGIBLE))
     elif status is ServiceStatus.PLANNED:
         reasons.append(Reason("service_planned", Status.NOT_ELIGIBLE))
@@ -79,7 +83,7 @@ def assess(
     for doc in rules.documents:
         if doc not in profile.documents:
             reasons.append(Reason("missing_document", Status.ELIGIBLE_IF, (("document", doc.value),)))
-    if rules.education_min is not None:
+    if rules.education_min is not None and rules.education_min is not Education.NONE:  # "none" asks nothing
         if profile.education is None:
             reasons.append(Reason("education_unknown", Status.ELIGIBLE_IF, (("education", rules.education_min.value),)))
         elif profile.education.rank < rules.education_min.rank:

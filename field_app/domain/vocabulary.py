@@ -129,6 +129,25 @@ class CostUnit(StrEnum):
     OTHER = "other"
 
 
+class CostKind(StrEnum):
+    """What a fee pays for: "From X F" compares registration fees only (`domain.fees`), never a stamp with a
+    year's tuition."""
+
+    REGISTRATION = "registration"  # droits / frais d'inscription: what joining costs
+    TUITION = "tuition"  # coût de la formation, mensualités, programme fees
+    STAMP = "stamp"  # timbre fiscal on an application
+    INFIRMARY = "infirmary"  # frais d'infirmerie
+    OTHER = "other"  # board and lodging, transport, coaching…
+
+
+class ServesReturnees(StrEnum):
+    """Whether the source says the partner has worked with returning migrants (with its sentence beside it)."""
+
+    YES = "yes"
+    NO = "no"
+    NOT_STATED = "not_stated"
+
+
 class Precision(StrEnum):
     """How precise a coordinate is: drives how distances are worded."""
 
@@ -139,8 +158,13 @@ class Precision(StrEnum):
 
 
 class ServiceStatus(StrEnum):
+    """A service's state. `ENDED` is stored as "inactive" (the code data files and the hub have always used);
+    `INACTIVE` is the same member under its old name. A stated end date that has passed makes a service ended
+    whatever its status says (`directory.status_on`)."""
+
     ACTIVE = "active"
-    INACTIVE = "inactive"  # ended
+    ENDED = "inactive"  # ended: by the source, an office's report, or its end date having passed
+    INACTIVE = "inactive"  # alias of ENDED (same member)
     PLANNED = "planned"
     SUSPENDED = "suspended"  # paused for now (an office's report)
     FULL = "full"  # running, but taking nobody new for now (an office's report)

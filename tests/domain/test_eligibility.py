@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from field_app.directory.dataset import Dataset
 from field_app.domain.directory import Eligibility, ServiceArea
 from field_app.domain.eligibility import Profile, Status, Verdict, age_on, assess
 from field_app.domain.vocabulary import Document, Education, Region, ServiceStatus, Sex
@@ -37,12 +38,16 @@ CASES = [
      None, Status.NOT_ELIGIBLE, ["education_below"]),
     ("education unknown", {"education": None}, Eligibility(education_min=Education.DEF), ServiceStatus.ACTIVE, None,
      Status.ELIGIBLE_IF, ["education_unknown"]),
+    ("no schooling asked, level not recorded", {"education": None}, Eligibility(education_min=Education.NONE),
+     ServiceStatus.ACTIVE, None, Status.ELIGIBLE, []),
+    ("no schooling asked, none had", {"education": Education.NONE}, Eligibility(education_min=Education.NONE),
+     ServiceStatus.ACTIVE, None, Status.ELIGIBLE, []),
     ("cannot read French", {"reads_french": False}, Eligibility(literacy_required=True), ServiceStatus.ACTIVE, None,
      Status.NOT_ELIGIBLE, ["literacy_required"]),
     ("region served", {}, Eligibility(), ServiceStatus.ACTIVE, KAYES_ONLY, Status.ELIGIBLE, []),
     ("region not served", {}, Eligibility(), ServiceStatus.ACTIVE, SEGOU_ONLY, Status.NOT_ELIGIBLE, ["region_not_served"]),
     ("national", {}, Eligibility(), ServiceStatus.ACTIVE, ServiceArea(scope="national"), Status.ELIGIBLE, []),
-    ("inactive", {}, Eligibility(), ServiceStatus.INACTIVE, None, Status.NOT_ELIGIBLE, ["service_inactive"]),
+    ("ended", {}, Eligibility(), ServiceStatus.ENDED, None, Status.NOT_ELIGIBLE, ["service_inactive"]),
     ("planned", {}, Eligibility(), ServiceStatus.PLANNED, None, Status.NOT_ELIGIBLE, ["service_planned"]),
     ("worst reason wins", {"age": 14}, Eligibility(min_age=15, documents=[Document.PHOTOS]), ServiceStatus.ACTIVE, None,
      Status.NOT_ELIGIBLE, ["below_min_age", "missing_document"]),
@@ -130,3 +135,22 @@ def test_status_is_the_worst_reason(profile: Profile, rules: Eligibility, area: 
     result = verdict(profile, rules, area)
     assert result.status == max((r.status for r in result.reasons), default=Status.ELIGIBLE)
     assert (result.status == Status.ELIGIBLE) == (result.reasons == ())
+
+
+def test_a_minimum_of_no_schooling_downgrades_no_service_of_the_dataset(dataset: Dataset) -> None:
+    """ "Niveau minimum : Non scolarisé·e" (Createam's five open services) is met by a person whose level is not
+    recorded: their verdict is the same as with no education condition at all."""
+    unknown_level = dataclasses.replace(ADULT, education=None, documents=frozenset(Document), reads_french=None)
+    affected = 0
+    for org in dataset.organizations:
+        for svc in org.services:
+            rules = org.service_eligibility(svc)
+            if rules.education_min is not Education.NONE:
+                continue
+            affected += svc.status is ServiceStatus.ACTIVE
+            without = rules.model_copy(update={"education_min": None})
+            area = org.service_area_of(svc)
+            got = assess(unknown_level, rules, svc.status, area)
+            assert got == assess(unknown_level, without, svc.status, area), f"{org.id}/{svc.id}"
+            assert "education_unknown" not in {r.code for r in got.reasons}
+    assert affected == 5
