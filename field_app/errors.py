@@ -38,6 +38,15 @@ class Conflict(FieldAppError):
     """The change clashes with what is already stored."""
 
 
+class AlreadyReferred(Conflict):
+    """The person already has an open referral to this service: a second one only when the agent confirms it
+    (`refer(..., force=True)`, `--force`). `message` is in words for a person; `referral_id` is the open one."""
+
+    def __init__(self, message: str, *, referral_id: str):
+        self.referral_id = referral_id
+        super().__init__(message)
+
+
 class StorageError(FieldAppError):
     """The local database could not be opened or written."""
 
