@@ -1,7 +1,12 @@
-"""Building blocks every screen shares: navigation hooks, the screen frame, buttons, labelled dropdowns, chips.
+"""Building blocks every screen shares: navigation hooks, the screen frame, buttons, labelled dropdowns, chips,
+radios, switches, checkboxes, read-only values and the back arrow.
 
-Phone first: one scrollable column, full width on a phone, capped at `MAX_WIDTH` on a desktop; touch targets
-at least 48 px; every control has an accessible name (Dropdowns and icon buttons get an `ft.Semantics` label).
+Phone first: one scrollable column, full width on a phone, capped at `MAX_WIDTH` on a desktop. Every touch target
+is at least `TOUCH` (48) px: in a browser Flutter lays checkboxes, radios, switches and icon buttons out at 40 px
+(the desktop "shrink-wrap" tap size), so the helpers here give each one a 48 px box, and `tests/e2e/test_web_a11y.py`
+measures the result in Chromium. Every control has an accessible name (Dropdowns get an `ft.Semantics` label, icon
+buttons a labelled icon). A read-only value is labelled text (`value_text`), never a disabled text field: a
+screen reader reads a disabled field, and Flutter's selectable text, as an empty disabled text box.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 import flet as ft
 
 from field_app.domain.eligibility import Status
+from field_app.i18n import _, labelled
 from field_app.ui.viewmodels.common import Option
 
 MAX_WIDTH = 720
@@ -33,6 +39,42 @@ class Nav:
     update: Callable[[], None] = lambda: None
 
 
+def _go_back(e: Any) -> None:
+    """The back arrow's default: open the screen underneath (as the page's own "view pop" does)."""
+    page = e.control.page
+    if len(page.views) > 1:
+        page.navigate(page.views[-2].route or "/")
+
+
+@ft.control
+class BackArrow(ft.IconButton):
+    """The app bar's back arrow, shown only when a screen lies underneath (decided as the page sends it, when the
+    screen's place in `page.views` is known; the router builds screens before placing them)."""
+
+    def before_update(self) -> None:
+        super().before_update()  # type: ignore[no-untyped-call]
+        node = self.parent
+        while node is not None and not isinstance(node, ft.View):
+            node = node.parent
+        holder = node.parent if node is not None else None
+        views = list(getattr(holder, "views", None) or [])
+        self.visible = node in views and views.index(node) > 0
+
+
+def back_button(on_click: Callable[[Any], Any] | None = None) -> ft.Control:
+    """A 48×48 back arrow named "Back" in the reader's language (label and tooltip); Flutter's own arrow is 40×40
+    in a browser and says "Back" in English. Without `on_click` it opens the screen underneath."""
+    word = _("Back")
+    return BackArrow(
+        icon=ft.Icon(ft.Icons.ARROW_BACK, semantics_label=word),
+        tooltip=word,
+        width=TOUCH,
+        height=TOUCH,
+        on_click=on_click or _go_back,
+        key="back",
+    )
+
+
 def screen(route: str, title: str, controls: Sequence[ft.Control], actions: list[ft.Control] | None = None) -> ft.View:
     """A screen: app bar (the back arrow appears when a screen lies underneath), then the content, scrollable."""
     body = ft.Column(
@@ -44,6 +86,8 @@ def screen(route: str, title: str, controls: Sequence[ft.Control], actions: list
     return ft.View(
         route=route,
         appbar=ft.AppBar(
+            leading=back_button(),
+            automatically_imply_leading=False,
             title=ft.Text(title, overflow=ft.TextOverflow.ELLIPSIS),
             bgcolor=ft.Colors.PRIMARY_CONTAINER,
             actions=actions,
@@ -105,6 +149,63 @@ def error_text(text: str) -> ft.Text:
     return ft.Text(text, size=13, color=ft.Colors.ERROR, visible=bool(text))
 
 
+def value_text(label: str, value: str) -> ft.Control:
+    """A read-only value as labelled text: the label small above the value, which can be selected and copied.
+    A screen reader hears one node, "label: value" (the selectable text alone would read as an empty disabled
+    text box, as a disabled TextField does)."""
+    return ft.Semantics(
+        label=labelled(label, value),
+        container=True,
+        exclude_semantics=True,
+        content=ft.Column(
+            [
+                ft.Text(label, size=12, color=ft.Colors.ON_SURFACE_VARIANT),
+                ft.Text(value, size=16, selectable=True),
+            ],
+            spacing=0,
+            tight=True,
+        ),
+    )
+
+
+def touch(control: ft.Control) -> ft.Container:
+    """`control` in a box `TOUCH` px high: its accessible node and tap area grow to 48 px (Flutter gives
+    checkboxes, radios and switches 40 px, chips 38-46 px, in a browser)."""
+    return ft.Container(content=control, height=TOUCH, alignment=None)
+
+
+def checkbox(
+    label: str, value: bool, on_change: Callable[[Any], Any] | None, *, key: str | None = None
+) -> tuple[ft.Checkbox, ft.Control]:
+    """A labelled checkbox and its 48 px target (put the second on screen, read the first)."""
+    box = ft.Checkbox(label=label, value=value, on_change=on_change, key=key)
+    return box, touch(box)
+
+
+def switch(
+    label: str, value: bool, on_change: Callable[[Any], Any] | None, *, key: str | None = None
+) -> tuple[ft.Switch, ft.Control]:
+    """A labelled switch and its 48 px target (put the second on screen, read the first)."""
+    sw = ft.Switch(label=label, value=value, on_change=on_change, key=key)
+    return sw, touch(sw)
+
+
+def radio_group(
+    options: Sequence[Option],
+    value: str | None,
+    on_change: Callable[[Any], Any] | None,
+    *,
+    key: str | None = None,
+    label: str | None = None,
+) -> ft.RadioGroup:
+    """Radios in a wrapping row, each a 48 px target; `label` names the group for a screen reader."""
+    radios: list[ft.Control] = [touch(ft.Radio(value=o.key, label=o.text, key=o.key)) for o in options]
+    row: ft.Control = ft.Row(radios, wrap=True, spacing=8, run_spacing=0)
+    if label:
+        row = ft.Semantics(label=label, container=True, content=row)
+    return ft.RadioGroup(value=value, on_change=on_change, content=row, key=key)
+
+
 def dropdown(
     label: str,
     options: Sequence[Option],
@@ -149,7 +250,7 @@ def verdict_chip(status: Status, text: str) -> ft.Control:
 
 
 def chips(options: Sequence[Option], chosen: Sequence[str], on_toggle: Callable[[str, bool], None]) -> ft.Row:
-    """Selectable chips for a multiple choice (each chip is a labelled toggle)."""
+    """Selectable chips for a multiple choice (each chip is a labelled toggle, 48 px high)."""
 
     def make(option: Option) -> ft.Chip:
         def on_select(e: Any) -> None:
@@ -159,8 +260,7 @@ def chips(options: Sequence[Option], chosen: Sequence[str], on_toggle: Callable[
             label=ft.Text(option.text),
             selected=option.key in chosen,
             on_select=on_select,
-            padding=ft.Padding.symmetric(horizontal=4, vertical=12),  # 48 px high: a finger-sized target
             key=option.key,
         )
 
-    return ft.Row([make(o) for o in options], wrap=True, spacing=8, run_spacing=6)
+    return ft.Row([touch(make(o)) for o in options], wrap=True, spacing=8, run_spacing=4)
