@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from babel import Locale
 
+from field_app.domain.duplicates import DuplicateReason
 from field_app.domain.eligibility import Reason, Status
 from field_app.domain.referrals import DeclineReason, EventKind, Outcome, ReferralStatus
 from field_app.domain.vocabulary import REGION_NAMES, Region
@@ -167,11 +168,23 @@ MOVE_PROBLEMS = {
     MoveProblem.NOTE_REQUIRED: N_('Say in the note what "other" means here.'),
 }
 
+# Why an existing person may be the one being registered (field_app.domain.duplicates).
 DUPLICATE_REASONS = {
-    "same_phone": N_("same phone number"),
-    "similar_name": N_("similar name"),
-    "same_birth_year": N_("same year of birth"),
+    DuplicateReason.SAME_PHONE: N_("same phone number"),
+    DuplicateReason.SAME_NAME_SAME_REGION: N_("same name, same region"),
+    DuplicateReason.SAME_NAME: N_("same name"),
+    DuplicateReason.SIMILAR_NAME: N_("similar name (spelling or sound)"),
+    DuplicateReason.SAME_BIRTH_YEAR: N_("born within a year of each other"),
 }
+
+
+def duplicate_reason_label(reason: DuplicateReason | str) -> str:
+    """Why a person was offered as a possible duplicate, in words (the code itself when unknown)."""
+    try:
+        return _(DUPLICATE_REASONS[DuplicateReason(reason)])
+    except ValueError:
+        return str(reason)
+
 
 REASONS = {
     "service_inactive": N_("This service has ended."),
