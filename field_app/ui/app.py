@@ -1,8 +1,17 @@
-"""Composition root: open the local store, wire routing, the clock and the phone's position; serve the web app."""
+"""Composition root: open the local store, wire routing, the clock and the phone's position; serve the web app.
+
+Language: each session starts in the language chosen on this device (`field_app.settings`), and the language menu
+calls `relabel`, which draws the page again in the new one. The page's locale follows, so Flutter's own words
+(tooltips, "Alert", date pickers) and `<html lang>` are French or English; Flutter has no Bambara, so a Bambara
+page gets Flutter's French (as the catalogue falls back to French), and `assets/index.html` — Flet's own page plus
+a few lines — sets `lang="bm"` from the language the app keeps in the browser's storage. The theme font is the
+bundled Noto Sans (assets/fonts, OFL), so ɛ ɔ ɲ ŋ render with no font on the phone and no network.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 from collections.abc import Callable
@@ -13,17 +22,25 @@ import flet as ft
 from flet_geolocator import Geolocator, GeolocatorPermissionStatus
 
 from field_app.directory.store import open_directory
-from field_app.i18n import _, set_language
+from field_app.i18n import _
+from field_app.settings import start_language
 from field_app.storage.database import open_db
 from field_app.storage.paths import database_path
 from field_app.sync.engine import INTERVAL_S
 from field_app.ui.router import WIDE_PX, Router
+from field_app.ui.viewmodels.language import LanguageViewModel
 from field_app.ui.viewmodels.nearby import LocationProblem
 from field_app.ui.viewmodels.sync import SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav
+from field_app.ui.views.language import language_menu
 from field_app.ui.views.nearby import Locate
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
+FONT_FAMILY = "Noto Sans"
+FONTS = {FONT_FAMILY: "fonts/NotoSans-Regular.ttf"}  # relative to ASSETS_DIR
+# The locale Flutter draws its own words in, per app language: it has no Bambara (French, like the catalogue).
+FLUTTER_LOCALES = {"fr": "fr", "en": "en", "bm": "fr"}
+LANG_HINT_KEY = "passerelle.lang"  # read by assets/index.html as localStorage["flutter.passerelle.lang"]
 REFUSED = (GeolocatorPermissionStatus.DENIED, GeolocatorPermissionStatus.DENIED_FOREVER)
 
 
@@ -50,16 +67,39 @@ def make_locator(geo: Geolocator, timeout_s: float = 30) -> Locate:
     return locate
 
 
+def locale_configuration(language: str) -> ft.LocaleConfiguration:
+    """Flutter's locale for an app language: French and English are the locales Flutter is offered."""
+    return ft.LocaleConfiguration(
+        supported_locales=[ft.Locale("fr"), ft.Locale("en")],
+        current_locale=ft.Locale(FLUTTER_LOCALES.get(language, "fr")),
+    )
+
+
 def make_main(
     data_dir: Path, clock: Callable[[], dt.datetime] = utc_now, *, sync_interval_s: float = INTERVAL_S
 ) -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
-        set_language()
-        page.title = _("Passerelle — returnees and partners")
-        page.theme_mode = ft.ThemeMode.LIGHT
-        page.theme = ft.Theme(visual_density=ft.VisualDensity.STANDARD)  # phone-sized touch targets everywhere
         db = open_directory(data_dir)  # once per session
+        page.theme_mode = ft.ThemeMode.LIGHT
+        page.fonts = FONTS
+        page.theme = ft.Theme(  # phone-sized touch targets everywhere; a font with every Bambara letter
+            visual_density=ft.VisualDensity.STANDARD, font_family=FONT_FAMILY
+        )
         locate = make_locator(Geolocator())
+        prefs = ft.SharedPreferences()
+
+        def apply_language(language: str) -> None:
+            """The page's title, Flutter's locale and the browser's hint for `<html lang>` in `language`."""
+            page.title = _("Passerelle — returnees and partners")
+            page.locale_configuration = locale_configuration(language)
+
+            async def hint() -> None:
+                with contextlib.suppress(TimeoutError, RuntimeError):  # only `<html lang>` depends on it
+                    await prefs.set(LANG_HINT_KEY, language)
+
+            page.run_task(hint)
+
+        apply_language(start_language(db))
 
         def back() -> None:
             if len(page.views) > 1:
@@ -81,7 +121,22 @@ def make_main(
         def is_wide() -> bool:
             return (page.width or 0) >= WIDE_PX
 
-        router = Router(db, clock, nav, locate, sync=runner, wide=is_wide(), data_dir=data_dir)
+        def relabel(language: str) -> None:  # a language was chosen in the menu: everything again in it
+            apply_language(language)
+            router.forget_views()
+            show(page.route or "/")
+
+        language_vm = LanguageViewModel(db, relabel)
+        router = Router(
+            db,
+            clock,
+            nav,
+            locate,
+            sync=runner,
+            wide=is_wide(),
+            data_dir=data_dir,
+            app_bar=lambda: [language_menu(language_vm)],
+        )
 
         async def redraw_sync() -> None:
             router.sync_changed()

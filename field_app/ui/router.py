@@ -6,6 +6,9 @@ the filters of the returnee page survive a look at a partner and back), and is r
 back on top (so counts and statuses are current). The role (agent, office, supervisor) decides the home screen, the
 menu and which screens open. At desktop width (`wide`) each screen sits beside a navigation rail; at phone width
 the office and supervisor get a bottom navigation bar. Built off-page: tests drive it with a stand-in `Nav`.
+Every screen's app bar ends with the controls `app_bar()` makes (the language menu, from the composition root);
+after a language change `forget_views()` makes the next stack draw every screen again in the new language, keeping
+the view models (a half-filled form survives).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Router:
         *,
         wide: bool = False,
         data_dir: Path | None = None,
+        app_bar: Callable[[], list[ft.Control]] | None = None,
     ):
         self.db = db
         self.clock = clock
@@ -62,6 +66,7 @@ class Router:
         self._sync_now: Callable[[], None] = sync.request if sync is not None else (lambda: None)
         self._redraws: dict[str, Callable[[], None]] = {}
         self._building: str | None = None
+        self._app_bar = app_bar or list  # what ends every app bar (the language menu)
 
     # --- routes.Context -------------------------------------------------------------------------------------------
 
@@ -110,6 +115,10 @@ class Router:
             self._views.clear()
         return changed
 
+    def forget_views(self) -> None:
+        """Draw every screen of the stack again at the next `views_for` (the language changed); models stay."""
+        self._views.clear()
+
     def sync_changed(self) -> None:
         """Redraw the sync status on the screens of the stack (the caller then updates the page)."""
         for redraw in list(self._redraws.values()):
@@ -146,6 +155,8 @@ class Router:
             badge, redraw = sync_badge(self.sync_vm, self.nav)
             view.appbar.actions = [*(view.appbar.actions or []), badge]
             self._redraws[key] = redraw
+        if isinstance(view.appbar, ft.AppBar):
+            view.appbar.actions = [*(view.appbar.actions or []), *self._app_bar()]
         self._frame(view, r.name)
         return view
 
