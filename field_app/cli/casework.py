@@ -24,7 +24,7 @@ from field_app.domain.eligibility import Profile
 from field_app.domain.geo import parse_lat_lon
 from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import REGION_NAMES, Pathway
-from field_app.errors import Problem, ValidationError
+from field_app.errors import AlreadyReferred, Problem, ValidationError
 from field_app.i18n import _, format_date, format_km
 from field_app.labels import (
     DOCUMENTS,
@@ -41,8 +41,8 @@ from field_app.labels import (
     reason_message,
     region_name,
 )
-from field_app.referrals.service import cancel, refer, referral_lines
-from field_app.referrals.slip import make_slip
+from field_app.referrals.service import cancel, refer, referral_page
+from field_app.referrals.slip import make_slip, sms_cost
 from field_app.returnees import service as returnees_service
 from field_app.returnees.profile import parse_profile
 from field_app.returnees.service import check_form, find_duplicates, register
@@ -114,6 +114,9 @@ def add_parsers(sub: Any) -> None:
         "--consent", action="store_true", help=_("the returnee agrees to share their details with this partner")
     )
     create.add_argument("--note", metavar="TEXT", help=_("a note for the partner"))
+    create.add_argument(
+        "--force", action="store_true", help=_("refer even if the person has an open referral to this service")
+    )
     data_dir_arg(create)
     listing = fsub.add_parser("list", help=_("list referrals, newest first"))
     listing.add_argument("--returnee", metavar="ID", help=_("only this returnee's"))
@@ -122,6 +125,12 @@ def add_parsers(sub: Any) -> None:
     for action, text in (("cancel", _("cancel a referral still waiting to be sent")), ("slip", _("print the slip"))):
         command = fsub.add_parser(action, help=text)
         command.add_argument("id")
+        if action == "slip":
+            command.add_argument(
+                "--sms",
+                action="store_true",
+                help=_("the slip as one SMS, in the person's language (its cost on stderr)"),
+            )
         data_dir_arg(command)
 
 
@@ -325,34 +334,46 @@ def _hit_json(hit: NearbyHit) -> dict[str, Any]:
 
 
 def _referral_create(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    referral = refer(
-        db,
-        returnee_id=args.returnee,
-        service_id=args.service,
-        consent_share=args.consent,
-        now=_now(),
-        note=args.note,
-    )
+    try:
+        referral = refer(
+            db,
+            returnee_id=args.returnee,
+            service_id=args.service,
+            consent_share=args.consent,
+            now=_now(),
+            note=args.note,
+            force=args.force,
+        )
+    except AlreadyReferred as exc:
+        print(_("error: {reason}").format(reason=exc), file=sys.stderr)
+        print(_("Not referred. Use --force to refer again anyway."), file=sys.stderr)
+        return 1
     print(referral.id)
     return 0
 
 
 def _referral_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    lines = referral_lines(db, args.returnee)
+    """Every referral, newest first, read a page at a time (one query each) and printed as it comes."""
+    page = referral_page(db, returnee_id=args.returnee)
+    lines = list(page.lines)
+    while page.next is not None:
+        page = referral_page(db, returnee_id=args.returnee, after=page.next)
+        lines += page.lines
     if args.json:
         _print_json(
             [
                 {
-                    "id": line.stored.referral.id,
-                    "status": line.stored.status.value,
-                    "created_at": line.stored.referral.created_at.isoformat(),
-                    "updated_at": line.stored.updated_at.isoformat(),
-                    "returnee_id": line.stored.referral.returnee_id,
+                    "id": line.id,
+                    "code": line.code,
+                    "status": line.status.value,
+                    "created_at": line.created_at.isoformat(),
+                    "updated_at": line.updated_at.isoformat(),
+                    "returnee_id": line.returnee_id,
                     "returnee": line.returnee_name,
-                    "service_id": line.stored.referral.service_id,
+                    "service_id": line.service_id,
                     "organization": line.organization,
                     "service": line.service,
-                    "note": line.stored.referral.note,
+                    "note": line.note,
                 }
                 for line in lines
             ]
@@ -361,11 +382,9 @@ def _referral_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
     if not lines:
         print(_("No referral yet."))
     for line in lines:
-        status = _(REFERRAL_STATUSES[line.stored.status])
-        day = format_date(line.stored.referral.created_at.date())
-        print(
-            f"{line.stored.referral.id}  {status} · {day} · {line.returnee_name} → {line.organization} · {line.service}"
-        )
+        status = _(REFERRAL_STATUSES[line.status])
+        day = format_date(line.created_at.date())
+        print(f"{line.id}  {status} · {day} · {line.returnee_name or '?'} → {line.organization} · {line.service}")
     return 0
 
 
@@ -376,5 +395,11 @@ def _referral_cancel(db: sqlite_utils.Database, args: argparse.Namespace) -> int
 
 
 def _referral_slip(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    print(make_slip(db, args.id).text())
+    slip = make_slip(db, args.id)
+    if args.sms:
+        sms = slip.sms()
+        print(sms.text)
+        print(sms_cost(sms), file=sys.stderr)
+        return 0
+    print(slip.text())
     return 0

@@ -134,6 +134,14 @@ NEEDS_OUTCOME = frozenset({EventKind.COMPLETED})
 CLOSED = frozenset(
     {ReferralStatus.DECLINED, ReferralStatus.COMPLETED, ReferralStatus.NOT_COMPLETED, ReferralStatus.REVOKED}
 )
+# Still under way (queued on the phone, at the hub, with the office or the partner): a second referral of the same
+# person to the same service while one of these is open is a mistake more often than not, so it is confirmed first.
+OPEN = frozenset(ReferralStatus) - CLOSED
+
+
+def is_open(status: ReferralStatus) -> bool:
+    """The referral is still under way (neither cancelled nor closed)."""
+    return status in OPEN
 
 
 @dataclass(frozen=True)

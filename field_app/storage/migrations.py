@@ -291,6 +291,13 @@ CREATE TRIGGER returnees_names_delete AFTER DELETE ON returnees BEGIN
 END
 """
 
+# Issue 9: before a referral is queued, the open referrals of that person to that service are looked up (a second
+# one is confirmed first); "My referrals" of one person pages newest first. Both straight from an index.
+REFERRALS_V9 = """
+CREATE INDEX referrals_returnee_service ON referrals(returnee_id, service_id, status);
+CREATE INDEX referrals_returnee_newest ON referrals(returnee_id, created_at, id)
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
@@ -299,6 +306,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(5, "roles", _sql(ROLES_V5)),
     Migration(6, "inbox", _sql(INBOX_V6)),
     Migration(7, "people_fts", _sql(PEOPLE_FTS_V7)),
+    Migration(9, "referrals_open", _sql(REFERRALS_V9)),
 )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from field_app.domain.referrals import (
+    OPEN,
     EventKind,
     Referral,
     ReferralEvent,
@@ -225,3 +226,126 @@ def list_referrals(db: sqlite_utils.Database, returnee_id: str | None = None) ->
     where, params = ("WHERE returnee_id = ?", [returnee_id]) if returnee_id else ("", [])
     ids = [r[0] for r in db.execute(f"SELECT id FROM referrals {where} ORDER BY created_at DESC, id", params)]
     return [get_referral(db, i) for i in ids]
+
+
+# --- lines of "My referrals": one JOIN per page --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralSummary:
+    """A referral as a list shows it, read with the names a person recognises in one JOIN (no events, no parse
+    of the referral's document). `returnee_name` is None when the person is not on this device; `organization`
+    and `service` are the ids when the directory no longer has that service."""
+
+    id: str
+    code: str
+    status: ReferralStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    returnee_id: str
+    returnee_name: str | None
+    service_id: str
+    organization_id: str
+    organization: str
+    service: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where the next page starts: just after this (created_at, id), newest first (values as stored)."""
+
+    created_at: str
+    id: str
+
+
+@dataclass(frozen=True)
+class SummaryPage:
+    lines: list[ReferralSummary]
+    next: PageCursor | None  # None: this was the last page
+
+
+_SUMMARY = (
+    "SELECT r.id, r.code, r.status, r.created_at, r.updated_at, r.returnee_id, "
+    "p.given_name || ' ' || p.family_name, r.service_id, r.organization_id, o.name, s.name, "
+    "json_extract(r.document, '$.note') "
+    "FROM referrals r "
+    "LEFT JOIN returnees p ON p.id = r.returnee_id "
+    "LEFT JOIN services s ON s.id = r.service_id "
+    "LEFT JOIN organizations o ON o.id = s.organization_id "
+)
+
+
+def _summary(row: tuple[object, ...]) -> ReferralSummary:
+    rid, code, status, created, updated, returnee_id, name, service_id, org_id, org, service, note = row
+    return ReferralSummary(
+        id=str(rid),
+        code=str(code),
+        status=ReferralStatus(str(status)),
+        created_at=dt.datetime.fromisoformat(str(created)),
+        updated_at=dt.datetime.fromisoformat(str(updated)),
+        returnee_id=str(returnee_id),
+        returnee_name=str(name) if name is not None else None,
+        service_id=str(service_id),
+        organization_id=str(org_id),
+        organization=str(org) if org is not None else str(org_id),
+        service=str(service) if service is not None else str(service_id),
+        note=str(note) if note is not None else None,
+    )
+
+
+def referral_lines_page(
+    db: sqlite_utils.Database, *, returnee_id: str | None = None, limit: int = 50, after: PageCursor | None = None
+) -> SummaryPage:
+    """A page of referrals, newest first (one returnee's when `returnee_id` is given), starting after `after`.
+
+    One query: keyset paging along `referrals_newest` (created_at, id) or `referrals_returnee_newest`, so the
+    50th page costs what the first does; the names come from the primary keys of returnees, services and
+    organisations. One row more than asked says whether there is a next page."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    where: list[str] = []
+    params: list[object] = []
+    if returnee_id is not None:
+        where.append("r.returnee_id = ?")
+        params.append(returnee_id)
+    if after is not None:
+        where.append("(r.created_at, r.id) < (?, ?)")
+        params += [after.created_at, after.id]
+    sql = _SUMMARY + (f"WHERE {' AND '.join(where)} " if where else "")
+    sql += "ORDER BY r.created_at DESC, r.id DESC LIMIT ?"
+    rows = db.execute(sql, [*params, limit + 1]).fetchall()
+    lines = [_summary(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return SummaryPage(lines, PageCursor(str(last[3]), str(last[0])) if last is not None else None)
+
+
+def count_referrals(db: sqlite_utils.Database, *, returnee_id: str | None = None) -> int:
+    """How many referrals there are (one returnee's when given): counted on an index, not read."""
+    if returnee_id is None:
+        return int(db.execute("SELECT count(*) FROM referrals").fetchone()[0])
+    return int(db.execute("SELECT count(*) FROM referrals WHERE returnee_id = ?", [returnee_id]).fetchone()[0])
+
+
+def referral_summary(db: sqlite_utils.Database, referral_id: str) -> ReferralSummary:
+    """One referral as a line (NotFound otherwise): a list redraws the line it changed."""
+    row = db.execute(_SUMMARY + "WHERE r.id = ?", [referral_id]).fetchone()
+    if row is None:
+        raise NotFound(_("no referral with id {id}").format(id=referral_id))
+    return _summary(row)
+
+
+def open_referrals_to(db: sqlite_utils.Database, returnee_id: str, service_id: str) -> list[ReferralSummary]:
+    """The person's referrals to this service that are still open (neither cancelled nor closed), newest first;
+    read through `referrals_returnee_service` (returnee_id, service_id, status)."""
+    marks = ", ".join("?" for _ in OPEN_STATUSES)
+    rows = db.execute(
+        _SUMMARY + f"WHERE r.returnee_id = ? AND r.service_id = ? AND r.status IN ({marks}) "
+        "ORDER BY r.created_at DESC, r.id DESC",
+        [returnee_id, service_id, *OPEN_STATUSES],
+    ).fetchall()
+    return [_summary(r) for r in rows]
+
+
+OPEN_STATUSES = tuple(sorted(s.value for s in OPEN))

@@ -1,15 +1,18 @@
-"""State of the referral confirmation (consent, note, queue it) and of the slip the returnee keeps."""
+"""State of the referral confirmation (consent, a second referral confirmed, note, queue it) and of a referral's
+page: its status, "Cancel" while it is queued, the slip as one SMS in the person's language and in full."""
 
 from __future__ import annotations
 
 import sqlite_utils
 
 from field_app.directory.detail import service_detail
-from field_app.errors import ValidationError
-from field_app.i18n import _
-from field_app.referrals.service import get as get_referral
-from field_app.referrals.service import refer
-from field_app.referrals.slip import make_slip
+from field_app.domain.referrals import can_cancel
+from field_app.errors import AlreadyReferred, Conflict, ValidationError
+from field_app.i18n import _, format_date
+from field_app.labels import LANGUAGES, REFERRAL_STATUSES, label
+from field_app.referrals.service import ReferralSummary, already_referred_message, cancel, open_referral, refer
+from field_app.referrals.service import summary as referral_summary
+from field_app.referrals.slip import SmsSlip, make_slip, sms_cost
 from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock
 
@@ -17,18 +20,55 @@ NOTE_MAX = 500
 
 
 class SlipViewModel:
-    """A queued referral's slip: its text, and an sms: link to the returnee's phone (or to be filled in)."""
+    """A referral's page: who, where, its status (cancel while queued), the one-SMS slip in the person's language
+    with an sms: link to their phone, and the full slip to read out or share."""
 
-    def __init__(self, db: sqlite_utils.Database, referral_id: str):
+    def __init__(self, db: sqlite_utils.Database, referral_id: str, clock: Clock | None = None):
+        self._db = db
+        self._clock = clock
         self.referral_id = referral_id
-        stored = get_referral(db, referral_id)
-        self.returnee_id = stored.referral.returnee_id
+        self.message = ""
         slip = make_slip(db, referral_id)
-        self.text = slip.text()
         self.code = slip.code
+        self.text = slip.text()
+        self.sms: SmsSlip = slip.sms()
+        self.person = slip.person
+        self.partner = slip.organization
+        self.service = slip.service
+        self.phone = slip.phone_display
+        self.returnee_id = self._line().returnee_id
         phone = get_returnee(db, self.returnee_id).phone
         self.has_phone = phone is not None
         self.sms_link = slip.sms_link(phone or "")
+        self.full_sms_link = slip.full_sms_link(phone or "")
+        self.status = self.date = ""
+        self.can_cancel = False
+        self.refresh()
+
+    def _line(self) -> ReferralSummary:
+        return referral_summary(self._db, self.referral_id)
+
+    def refresh(self) -> None:
+        """The status as stored now (the router calls this when the page comes back on top)."""
+        line = self._line()
+        self.status = _(REFERRAL_STATUSES[line.status])
+        self.date = format_date(line.created_at.date())
+        self.can_cancel = self._clock is not None and can_cancel(line.status)
+
+    @property
+    def sms_heading(self) -> str:
+        return _("SMS in {language}").format(language=label(LANGUAGES, self.sms.language))
+
+    @property
+    def sms_cost(self) -> str:
+        return sms_cost(self.sms)
+
+    @property
+    def left_out(self) -> str:
+        """What only the full slip says, to read out ("" when the SMS says it all)."""
+        if not self.sms.left_out:
+            return ""
+        return _("Not in the SMS, read it out: {things}.").format(things=", ".join(self.sms.left_out))
 
     @property
     def sms_hint(self) -> str:
@@ -36,9 +76,25 @@ class SlipViewModel:
             return _("Sends the slip to the returnee’s phone.")
         return _("No phone number recorded: choose the number in the messaging app, or read the slip out.")
 
+    @property
+    def cancel_question(self) -> str:
+        return _("Cancel the referral of {person} to {partner}?").format(person=self.person, partner=self.partner)
+
+    def cancel(self) -> None:
+        """Cancel the referral while it is queued; the status on screen is the stored one afterwards."""
+        assert self._clock is not None, "a slip shown without a clock cannot cancel"
+        try:
+            cancel(self._db, self.referral_id, now=self._clock())
+        except Conflict as exc:
+            self.message = str(exc)
+        else:
+            self.message = _("Referral cancelled.")
+        self.refresh()
+
 
 class ReferralViewModel:
-    """Who → which partner; the consent question read out; "Queue the referral" writes it for the next sync."""
+    """Who → which partner; a warning when the person already has an open referral to this service (a second one
+    is confirmed first); the consent question read out; "Queue the referral" writes it for the next sync."""
 
     def __init__(self, db: sqlite_utils.Database, clock: Clock, returnee_id: str, service_id: str):
         self._db = db
@@ -49,9 +105,17 @@ class ReferralViewModel:
         self.partner = detail.organization.name  # in full: the person must know whom they agree to share with
         self.service = detail.service.name
         self.consent = False
+        self.again = False  # the agent confirmed a second referral to the same service
         self.note = ""
         self.error = ""
         self.slip: SlipViewModel | None = None
+        self.prior: ReferralSummary | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Look again for an open referral of this person to this service (one may have been cancelled since)."""
+        if self.slip is None:
+            self.prior = open_referral(self._db, self.returnee.id, self.service_id)
 
     @property
     def summary(self) -> str:
@@ -64,6 +128,11 @@ class ReferralViewModel:
         )
 
     @property
+    def warning(self) -> str:
+        """ "X was already referred to this service on <date> (status)." — or "" when there is no open one."""
+        return already_referred_message(self.returnee, self.prior) if self.prior is not None else ""
+
+    @property
     def question(self) -> str:
         return _("Does {name} agree to share their details with {partner}?").format(
             name=self.returnee.full_name, partner=self.partner
@@ -71,14 +140,20 @@ class ReferralViewModel:
 
     def set_consent(self, value: bool) -> None:
         self.consent = value
-        if value:
+        if value and not (self.prior is not None and not self.again):
+            self.error = ""
+
+    def set_again(self, value: bool) -> None:
+        self.again = value
+        if value and self.consent:
             self.error = ""
 
     def set_note(self, text: str) -> None:
         self.note = text.strip()[:NOTE_MAX]
 
     def submit(self) -> bool:
-        """Queue the referral (consent required); True when it is written and the slip is ready."""
+        """Queue the referral (consent required; a second open one only once confirmed); True when it is written
+        and the slip is ready."""
         if self.slip is not None:
             return True
         try:
@@ -89,12 +164,17 @@ class ReferralViewModel:
                 consent_share=self.consent,
                 now=self._clock(),
                 note=self.note or None,
+                force=self.again,
             )
         except ValidationError as exc:
             self.error = " ".join(p.message for p in exc.problems)
             return False
+        except AlreadyReferred:
+            self.refresh()
+            self.error = _("Tick “Refer again anyway” to queue a second referral, or open the first one.")
+            return False
         self.error = ""
-        self.slip = SlipViewModel(self._db, referral.id)
+        self.slip = SlipViewModel(self._db, referral.id, self._clock)
         return True
 
     @property

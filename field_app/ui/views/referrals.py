@@ -1,4 +1,9 @@
-"""My referrals: status in words, date, person, partner; "Cancel" on queued ones (confirmed); tap → the slip."""
+"""My referrals: a count, then each referral's status in words, date, person, partner; "Cancel" on queued ones
+(confirmed); tap → the referral's page with its slip; "More" under the last line (50 at a time).
+
+A cancel redraws its line in place from the database and sends the page's changes (closing the dialog sends only
+the dialog), so the screen says "Cancelled" at once, without a reload.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from field_app.ui.views.common import Nav, button, handler, note, screen
 
 def referrals_view(vm: ReferralsViewModel, nav: Nav) -> ft.View:
     rows = ft.Column(spacing=4, key="rows")
+    count = note(vm.count_text, size=13)
     message = note(vm.message, size=13)
 
     def confirm_cancel(row: ReferralRow) -> None:
@@ -62,11 +68,19 @@ def referrals_view(vm: ReferralsViewModel, nav: Nav) -> ft.View:
                     alignment=ft.MainAxisAlignment.END,
                 )
             )
-        return ft.Column([*parts, ft.Divider(height=1)], spacing=0)
+        return ft.Column([*parts, ft.Divider(height=1)], spacing=0, key=f"line-{row.referral_id}")
+
+    def more() -> None:
+        vm.more()
+        redraw()
 
     def redraw() -> None:
-        rows.controls = [tile(r) for r in vm.rows] or [note(vm.empty_text)]
+        items: list[ft.Control] = [tile(r) for r in vm.rows] or [note(vm.empty_text)]
+        if vm.has_more:
+            items.append(button(vm.more_text, handler(more), icon=ft.Icons.EXPAND_MORE, kind="outlined"))
+        rows.controls = items
+        count.value, count.visible = vm.count_text, bool(vm.rows)
         message.value, message.visible = vm.message, bool(vm.message)
 
     redraw()
-    return screen(routes.referrals(vm.returnee_id), _("My referrals"), [message, rows])
+    return screen(routes.referrals(vm.returnee_id), _("My referrals"), [count, message, rows])
