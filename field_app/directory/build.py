@@ -3,7 +3,8 @@
 Each organisation and locality carries a hash of its content; a build rewrites only what changed, removes what
 disappeared from `db/`, and does it in one transaction, so a failed build leaves the previous store intact.
 Each service also gets its rows in the eligible-nearby indexes (`service_offices`, `service_coverage`; see
-migration 3), written with it and deleted with it.
+migration 3), written with it and deleted with it, and its stated period (`start_date`, `end_date`, migration 10)
+beside its recorded status: whether it has ended depends on the day it is asked about (`status_on`).
 """
 
 from __future__ import annotations
@@ -263,6 +264,8 @@ def _insert_organization(
                 "pathway": svc.pathway.value,
                 "category": svc.category.value,
                 "status": svc.status.value,
+                "start_date": svc.start_date.isoformat() if svc.start_date else None,
+                "end_date": svc.end_date.isoformat() if svc.end_date else None,
                 "description": svc.description,
                 "duration_text": svc.duration.text if svc.duration else None,
                 "service_area": _json(area.model_dump(mode="json")) if area else None,

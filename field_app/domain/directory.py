@@ -180,9 +180,14 @@ class Service(Strict):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     period_text: str | None = None
+    # A programme that more than one fiche describes (FACEJ in DANIDA's and Swisscontact's): the same key in
+    # every file, whose facts must agree (a dataset test compares them).
+    programme: Slug | None = None
     locations: list[Slug] = []  # empty = every location of the organisation
     service_area: ServiceArea | None = None  # None = the organisation's
     eligibility: Eligibility | None = None  # None = the organisation's
+    # What an agent must know before referring someone, in the source's words (French): "not open yet"…
+    caveats: list[NonEmpty] = []
     note: str | None = None
 
     @model_validator(mode="after")
@@ -247,7 +252,10 @@ class Organization(Strict):
     serves_returnees: ServesReturnees = ServesReturnees.NOT_STATED
     serves_returnees_quote: str | None = None
     added_by: str | None = None  # set when a fact did not come from the seeds (e.g. an office's correction)
-    notes: list[str] = []  # ambiguities found in the source and how they were recorded
+    # What an agent must know about this partner before referring anyone, in the source's words (French),
+    # shown on every service's detail: who was met ("a delegate of the Danish Red Cross"), a centre not open yet…
+    caveats: list[NonEmpty] = []
+    notes: list[str] = []  # ambiguities found in the source and how they were recorded (for reviewers)
 
     @field_validator("website")
     @classmethod

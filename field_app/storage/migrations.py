@@ -298,6 +298,22 @@ CREATE INDEX referrals_returnee_service ON referrals(returnee_id, service_id, st
 CREATE INDEX referrals_returnee_newest ON referrals(returnee_id, created_at, id)
 """
 
+# A service's stated period (issue 9): a service past its end date is ended on the day it is asked about
+# (domain.directory.status_on), so queries need the dates beside the status. Filled by build_directory; rows
+# already in the store take them from their organisation's document (none had dates before this version).
+DIRECTORY_DATES_V10 = """
+ALTER TABLE services ADD COLUMN start_date TEXT;
+ALTER TABLE services ADD COLUMN end_date TEXT;
+UPDATE services SET
+    start_date = (SELECT json_extract(j.value, '$.start_date')
+                  FROM organizations o, json_each(o.document, '$.services') j
+                  WHERE o.id = services.organization_id AND o.id || '/' || json_extract(j.value, '$.id') = services.id),
+    end_date = (SELECT json_extract(j.value, '$.end_date')
+                FROM organizations o, json_each(o.document, '$.services') j
+                WHERE o.id = services.organization_id AND o.id || '/' || json_extract(j.value, '$.id') = services.id);
+CREATE INDEX services_end_date ON services(end_date)
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
@@ -307,6 +323,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(6, "inbox", _sql(INBOX_V6)),
     Migration(7, "people_fts", _sql(PEOPLE_FTS_V7)),
     Migration(9, "referrals_open", _sql(REFERRALS_V9)),
+    Migration(10, "directory_dates", _sql(DIRECTORY_DATES_V10)),
 )
 
 

@@ -74,8 +74,8 @@ def test_the_eleven_anpe_regional_directorates(dataset: Dataset) -> None:
     directorates = [o for o in dataset.organizations if o.id.startswith("anpe-dr-")]
     assert sorted(o.id.removeprefix("anpe-dr-") for o in directorates) == sorted(r.value for r in Region)
     for org in directorates:
-        assert org.source.fiche == "partenaire-15"
-        assert org.contacts == []
+        assert org.source.fiche == "partenaire-15" and org.source.inferred_from
+        assert [c.name for c in org.contacts] == ["Sambal Sidibé", "Bréhima Sidibé Noumbary"]  # fiche 15's
         assert len(org.locations) == 1
         place = dataset.localities[org.locations[0].locality]
         assert place.kind == "region_capital" and place.region == org.locations[0].region
