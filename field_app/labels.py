@@ -174,7 +174,8 @@ DUPLICATE_REASONS = {
     DuplicateReason.SAME_NAME_SAME_REGION: N_("same name, same region"),
     DuplicateReason.SAME_NAME: N_("same name"),
     DuplicateReason.SIMILAR_NAME: N_("similar name (spelling or sound)"),
-    DuplicateReason.SAME_BIRTH_YEAR: N_("born within a year of each other"),
+    DuplicateReason.SAME_REGION: N_("same region"),
+    DuplicateReason.SAME_BIRTH_YEAR: N_("birth years within one year"),
 }
 
 

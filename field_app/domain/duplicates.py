@@ -10,9 +10,9 @@ below in `returnee_keys`, migration 8): the check reads a few candidates, never 
   Bambara letters (`sound`: Coulibaly = Koulibaly = Kulibali, Diarra = Jara, Ouattara = Watara, Sissoko =
   Sisoko, Mamady = Mamadi…), or one word a typo away (one letter each side dropped: Fatoumta, Fatuomata), or a
   middle name more or less (Mamadou Lamine Traoré / Mamadou Traoré), or two words run together (Abdoul Karim /
-  Abdoulkarim). It needs a second clue: a birth year within one year, or the same phone.
+  Abdoulkarim). It needs a second clue: the same region, a birth year within one year, or the same phone.
 - **Same phone**: strong evidence on its own (though a family may share one phone: the agent decides).
-- A birth year within one year is only ever a supporting clue.
+- The same region and a birth year within one year are only ever supporting clues.
 
 Every rule is symmetric and blind to name order: `score(a, b)` equals `score(b, a)`, with either name order.
 """
@@ -36,6 +36,7 @@ class DuplicateReason(StrEnum):
     SAME_NAME_SAME_REGION = "same_name_same_region"
     SAME_NAME = "same_name"  # the same name, in another region (or one not known)
     SIMILAR_NAME = "similar_name"  # sounds the same, a typo away, a middle name more or less
+    SAME_REGION = "same_region"  # beside another reason (the same name in the same region says it already)
     SAME_BIRTH_YEAR = "same_birth_year"  # born within one year of each other
 
 
@@ -44,8 +45,10 @@ WEIGHTS = {
     DuplicateReason.SAME_NAME_SAME_REGION: 0.7,
     DuplicateReason.SAME_NAME: 0.5,
     DuplicateReason.SIMILAR_NAME: 0.45,
+    DuplicateReason.SAME_REGION: 0.15,  # counted only beside another reason
     DuplicateReason.SAME_BIRTH_YEAR: 0.2,  # counted only beside another reason
 }
+SUPPORTING = frozenset({DuplicateReason.SAME_REGION, DuplicateReason.SAME_BIRTH_YEAR})
 ORDER = tuple(DuplicateReason)  # reasons are listed in this order
 
 
@@ -225,16 +228,19 @@ def score(new: Candidate, old: Candidate) -> Match:
     if new.phone and old.phone and new.phone == old.phone:
         reasons.add(DuplicateReason.SAME_PHONE)
     a, b = name_keys(new.given_name, new.family_name), name_keys(old.given_name, old.family_name)
+    same_region = new.region is not None and new.region == old.region
     if a.words and a.words == b.words:
-        same_region = new.region is not None and new.region == old.region
         reasons.add(DuplicateReason.SAME_NAME_SAME_REGION if same_region else DuplicateReason.SAME_NAME)
-    elif a.words and b.words and similar_names(a, b):
-        reasons.add(DuplicateReason.SIMILAR_NAME)
+    else:
+        if a.words and b.words and similar_names(a, b):
+            reasons.add(DuplicateReason.SIMILAR_NAME)
+        if same_region:
+            reasons.add(DuplicateReason.SAME_REGION)
     if new.birth_year is not None and old.birth_year is not None and abs(new.birth_year - old.birth_year) <= 1:
         reasons.add(DuplicateReason.SAME_BIRTH_YEAR)
     ordered = tuple(r for r in ORDER if r in reasons)
-    if ordered == (DuplicateReason.SAME_BIRTH_YEAR,):
-        return Match(old.id, 0.0, ordered)  # a birth year alone proves nothing
+    if reasons <= SUPPORTING:
+        return Match(old.id, 0.0, ordered)  # a region or a birth year alone proves nothing
     total = sum(WEIGHTS[r] for r in ordered)
     return Match(old.id, round(min(total, 1.0), 3), ordered)
 

@@ -314,6 +314,31 @@ UPDATE services SET
 CREATE INDEX services_end_date ON services(end_date)
 """
 
+# Issue 9, people and duplicates: the duplicate check and the people list read indexes, not every person. Each
+# registered person's name keys (field_app.domain.duplicates.index_keys: the name's sounds, each variant with one
+# letter dropped, one word less, two words run together) are rows of `returnee_keys`, so the check reads the few people
+# holding a key a similar name holds; `phone_tail` (the phone's digits, last first) makes "the phone ends in 3456"
+# one index range; `returnees_newest` pages the list newest first. The storage keeps them in step on every write
+# (the keys are computed in Python, so no trigger can); existing rows are filled here.
+PEOPLE_V8 = """
+ALTER TABLE returnees ADD COLUMN phone_tail TEXT;
+CREATE INDEX returnees_phone_tail ON returnees(phone_tail);
+CREATE INDEX returnees_newest ON returnees(created_at DESC, id);
+CREATE TABLE returnee_keys (
+    key TEXT NOT NULL, returnee_id TEXT NOT NULL REFERENCES returnees(id) ON DELETE CASCADE,
+    PRIMARY KEY (key, returnee_id)
+) WITHOUT ROWID;
+CREATE INDEX returnee_keys_returnee ON returnee_keys(returnee_id)
+"""
+
+
+def _people_v8(db: sqlite_utils.Database) -> None:
+    from field_app.storage.returnees import backfill_keys  # the keys are the domain's: computed in Python
+
+    _sql(PEOPLE_V8)(db)
+    backfill_keys(db)
+
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
@@ -322,6 +347,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(5, "roles", _sql(ROLES_V5)),
     Migration(6, "inbox", _sql(INBOX_V6)),
     Migration(7, "people_fts", _sql(PEOPLE_FTS_V7)),
+    Migration(8, "people", _people_v8),
     Migration(9, "referrals_open", _sql(REFERRALS_V9)),
     Migration(10, "directory_dates", _sql(DIRECTORY_DATES_V10)),
 )

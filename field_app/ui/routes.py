@@ -122,6 +122,13 @@ SCREENS: tuple[Screen, ...] = (
            lambda c, r: vm("directory:DirectoryViewModel")(c.db),
            lambda c, m: ui("directory:directory_screen")(c, m),
            roles=FIELD, menu=("SEARCH", N_("Directory"))),
+    Screen("people", "/people", _home,
+           lambda c, r: vm("people:PeopleViewModel")(c.db, c.clock),
+           lambda c, m: ui("people:people_view")(m, c.nav),
+           roles=FIELD, menu=("PEOPLE", N_("People"))),
+    Screen("person", "/people/{returnee_id}", lambda r: _path("people"),
+           lambda c, r: vm("person:PersonViewModel")(c.db, c.clock, r.returnee_id),
+           lambda c, m: ui("person:person_view")(m, c.nav), roles=FIELD),
     Screen("returnee_new", "/returnee/new", _home,
            lambda c, r: vm("returnee_form:ReturneeFormViewModel")(c.db, c.clock),
            lambda c, m: ui("returnee_form:returnee_form_view")(m, c.nav), roles=FIELD),
@@ -192,7 +199,7 @@ SCREENS: tuple[Screen, ...] = (
 BY_NAME = {s.name: s for s in SCREENS}
 HOMES = {AGENT: "home", OFFICE: "inbox", SUPERVISOR: "overview"}  # what "/" opens for each role
 MENUS = {  # the destinations of the navigation rail (desktop), in order; the phone's bottom bar shows the first
-    AGENT: ("home", "directory", "referrals", "sync"),  # none on a phone: the agent's home is the menu
+    AGENT: ("home", "people", "directory", "referrals", "sync"),  # none on a phone: the agent's home is the menu
     OFFICE: ("inbox", "walk_in", "upkeep", "sync"),
     SUPERVISOR: ("overview", "inbox", "devices", "export", "audit", "sync"),
 }
@@ -206,6 +213,11 @@ def link(name: str, **values: str | None) -> str:
 
 def returnee(returnee_id: str) -> str:
     return link("returnee", returnee_id=returnee_id)
+
+
+def person(returnee_id: str) -> str:
+    """A person's page (their details and referrals)."""
+    return link("person", returnee_id=returnee_id)
 
 
 def edit_returnee(returnee_id: str) -> str:
@@ -241,6 +253,7 @@ def _path(name: str) -> str:
 
 
 DIRECTORY: str = _path("directory")
+PEOPLE: str = _path("people")
 NEW_RETURNEE: str = _path("returnee_new")
 REFERRALS: str = _path("referrals")
 SYNC: str = _path("sync")

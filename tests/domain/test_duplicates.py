@@ -47,13 +47,18 @@ CASES = [
     ("same name, region not known", person("a", "Fatoumata", "Traoré"), False, (R.SAME_NAME,)),
     ("spelt by sound, near year", person("a", "Fatumata", "Trahoré", None, 1999, "mopti"), True,
      (R.SIMILAR_NAME, R.SAME_BIRTH_YEAR)),
-    ("a typo, near year", person("a", "Fatoumta", "Traoré", None, 1998, "kayes"), True,
+    ("a typo, near year", person("a", "Fatoumta", "Traoré", None, 1998, "segou"), True,
      (R.SIMILAR_NAME, R.SAME_BIRTH_YEAR)),
-    ("similar name alone", person("a", "Fatoumta", "Traoré", None, 1980, "kayes"), False, (R.SIMILAR_NAME,)),
+    ("similar name, same region, ages far apart", person("a", "Fatoumta", "Traoré", None, 1980, "kayes"), True,
+     (R.SIMILAR_NAME, R.SAME_REGION)),
+    ("similar name alone", person("a", "Fatoumta", "Traoré", None, 1980, "segou"), False, (R.SIMILAR_NAME,)),
     ("same phone, other name", person("a", "Moussa", "Diarra", "+22376123456", 1980, "segou"), True,
      (R.SAME_PHONE,)),
-    ("birth year alone", person("a", "Moussa", "Diarra", None, 1998, "kayes"), False, (R.SAME_BIRTH_YEAR,)),
-    ("other family name", person("a", "Fatoumata", "Diarra", None, 1998, "kayes"), False, (R.SAME_BIRTH_YEAR,)),
+    ("same phone, same region", person("a", "Awa", "Keita", "+22376123456", None, "kayes"), True,
+     (R.SAME_PHONE, R.SAME_REGION)),
+    ("birth year alone", person("a", "Moussa", "Diarra", None, 1998, "segou"), False, (R.SAME_BIRTH_YEAR,)),
+    ("region and birth year alone", person("a", "Fatoumata", "Diarra", None, 1998, "kayes"), False,
+     (R.SAME_REGION, R.SAME_BIRTH_YEAR)),
     ("nothing in common", person("a", "Moussa", "Diarra", "+22366000000", 1970, "segou"), False, ()),
 ]  # fmt: skip
 
@@ -129,6 +134,9 @@ def test_the_issues_examples() -> None:
     new = person("n", "Seydou", "Coulibaly", None, 1990, "segou")
     old = person("o", "Koulibaly", "Seydou", None, 1991, "mopti")
     assert [m.reasons for m in likely_duplicates(new, [old])] == [(R.SIMILAR_NAME, R.SAME_BIRTH_YEAR)]
+    # ... or in the same region, whatever the ages
+    old = person("o", "Koulibaly", "Seydou", None, 1980, "segou")
+    assert [m.reasons for m in likely_duplicates(new, [old])] == [(R.SIMILAR_NAME, R.SAME_REGION)]
 
 
 def test_words_and_sounds() -> None:
@@ -139,15 +147,16 @@ def test_words_and_sounds() -> None:
     assert near_words("fatumata", "fatumta") and not near_words("sou", "si")
 
 
-def test_a_birth_year_alone_scores_nothing() -> None:
+def test_a_region_or_a_birth_year_alone_scores_nothing() -> None:
     assert score(NEW, person("a", "Moussa", "Diarra", None, 1998, "kayes")).score == 0.0
+    assert score(NEW, person("a", "Moussa", "Diarra", None, None, "kayes")).score == 0.0
 
 
 def test_most_likely_first_and_limit() -> None:
     existing = [
         person("similar-near-year", "Fatoumta", "Traore", None, 1999, "segou"),
         person("everything", "Fatoumata", "Traoré", "+22376123456", 1998, "kayes"),
-        person("phone-only", "Awa", "Keita", "+22376123456", None, "kayes"),
+        person("phone-only", "Awa", "Keita", "+22376123456", None, "segou"),
         person("stranger", "Moussa", "Diarra", None, 1998, "kayes"),
         person("name-region", "FATOUMATA", "TRAORE", None, 1960, "kayes"),
     ]
@@ -227,7 +236,7 @@ def test_the_index_keys_find_every_similar_name(pair: tuple[Candidate, Candidate
     a, b = name_keys(new.given_name, new.family_name), name_keys(old.given_name, old.family_name)
     if a.words and b.words and similar_names(a, b):
         assert lookup_keys(a) & index_keys(b)
-    reasons = set(score(new, old).reasons) - {R.SAME_PHONE, R.SAME_BIRTH_YEAR}
+    reasons = set(score(new, old).reasons) - {R.SAME_PHONE, R.SAME_REGION, R.SAME_BIRTH_YEAR}
     assert bool(reasons) == bool(a.words and b.words and similar_names(a, b))
 
 

@@ -1,4 +1,5 @@
-"""Home: the two big actions, the people registered lately, "My referrals", and what waits to be sent."""
+"""Home: the big actions (register, find a person, the directory), "My referrals", the people registered lately
+(tap → their page) with a link to everyone, and what waits to be sent."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None, *, wa
             leading=ft.Icon(ft.Icons.PERSON),
             title=ft.Text(row.name, weight=ft.FontWeight.W_600),
             subtitle=ft.Text(row.detail),
-            on_click=handler(lambda: nav.go(routes.returnee(row.returnee_id))),
+            on_click=handler(lambda: nav.go(routes.person(row.returnee_id))),
             min_height=56,
             key=row.returnee_id,
         )
@@ -40,6 +41,13 @@ def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None, *, wa
             big=True,
         ),
         button(
+            _("Find a person"),
+            handler(lambda: nav.go(routes.PEOPLE)),
+            icon=ft.Icons.PEOPLE,
+            kind="tonal",
+            big=True,
+        ),
+        button(
             _("Search the directory"),
             handler(lambda: nav.go(routes.DIRECTORY)),
             icon=ft.Icons.SEARCH,
@@ -57,8 +65,10 @@ def home_view(vm: HomeViewModel, nav: Nav, sync: ft.Control | None = None, *, wa
         heading(vm.recent_title),
         *[person(r) for r in vm.recent],
     ]
-    if not vm.recent:
-        controls.append(note(_("Registered returnees appear here: tap one to see the partners near them.")))
+    if vm.recent:
+        controls.append(button(vm.everyone_text, handler(lambda: nav.go(routes.PEOPLE)), kind="text"))
+    else:
+        controls.append(note(_("Registered returnees appear here: tap one to see their page and refer them.")))
     return screen(routes.WALK_IN if walk_in else routes.HOME, _("Walk-ins") if walk_in else "Passerelle", controls)
 
 
