@@ -6,7 +6,29 @@ from dataclasses import dataclass
 
 
 class FieldAppError(Exception):
-    """Root of every error this app raises on purpose."""
+    """Root of every error this app raises on purpose.
+
+    How its words are composed, once, where the error is made: `str(exc)` is a whole sentence for a person, in
+    their language, shown as it is; `reason` is the short "why" inside it (e.g. "nothing answers at this
+    address"; the whole message when no shorter one was given). A caller that puts an error into a sentence of
+    its own uses `reason_of(exc)`, never `str(exc)`, so that no message says the same thing twice ("The hub
+    cannot be reached: the hub cannot be reached (ConnectError)") or shows a library's class name.
+    """
+
+    def __init__(self, message: str = "", *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = message if reason is None else reason
+
+
+def reason_of(exc: BaseException) -> str:
+    """The short "why" of `exc`, to go into another sentence: an app error's `reason`, an OS error's own words
+    without its errno ("No such file or directory"), any other error's message, or its class name when it
+    has none."""
+    if isinstance(exc, FieldAppError):
+        return exc.reason
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)

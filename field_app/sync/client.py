@@ -7,24 +7,38 @@ boundary (`raise … from exc`), so that callers never see httpx or pydantic:
   or an answer that cannot be read;
 - `HubRefused` (a `SyncError`): a 4xx for the request as a whole (e.g. 413, 422), with the hub's Problem code;
 - `AuthError`: 401/403 — the token is unknown or revoked, or the role may not do this (enrol again).
-Push bodies are gzip-compressed JSON (EDGE links are slow; JSON compresses about fourfold). Timeouts are long
-enough for a 64 kbit/s link with a 600 ms round trip, short enough that a dead link is noticed within a minute.
+Push bodies are gzip-compressed JSON (EDGE links are slow; JSON compresses about fourfold).
+
+Timeouts: every call ends, one way or the other, within 15 s of the hub going silent, so that no screen waits
+longer than that for an answer that will not come. httpx's read timeout is the longest wait between two pieces
+of the answer (not for the whole answer), so 12 s is ample for a 64 kbit/s link with a 600 ms round trip; a
+connection gets 10 s (a GPRS/EDGE attach is slow); a write waits up to 30 s for room in a full send buffer (a
+slow link, not a dead one: a silent hub is caught by the read). Enrolment is a small call made by a person
+waiting at the screen: 8 s each.
+
+Messages are composed once, here: `str(exc)` is a whole sentence ("The hub cannot be reached: nothing answers at
+this address (connection refused)."), `exc.reason` its short why (see `field_app.errors`). A library's class
+name ("ConnectError") is never shown.
 """
 
 from __future__ import annotations
 
 import email.utils
 import gzip
+import ipaddress
 import json
+import socket
+import threading
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import pydantic
 
-from field_app.errors import AuthError, SyncError
-from field_app.i18n import _
+from field_app.errors import AuthError, SyncError, reason_of
+from field_app.i18n import _, ngettext
 from field_app.sync.protocol import (
     API_PREFIX,
     MAX_PULL,
@@ -39,8 +53,9 @@ from field_app.sync.protocol import (
     PushResponse,
 )
 
-# connect: a GPRS/EDGE attach can take a while; read/write: a 200-op batch at 64 kbit/s is a few seconds.
-EDGE_TIMEOUT = httpx.Timeout(connect=20.0, read=60.0, write=60.0, pool=20.0)
+# connect: a GPRS/EDGE attach can take a while; read: the longest silence between two pieces of an answer.
+EDGE_TIMEOUT = httpx.Timeout(connect=10.0, read=12.0, write=30.0, pool=10.0)
+ENROL_TIMEOUT = httpx.Timeout(8.0)  # a person is waiting at the enrolment screen
 USER_AGENT = "passerelle-device/1"
 
 W = TypeVar("W", bound=pydantic.BaseModel)
@@ -50,9 +65,15 @@ class HubError(SyncError):
     """The hub could not do it now: try again later (after `retry_after` seconds when the hub said so)."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+        reason: str | None = None,
     ):
-        super().__init__(message)
+        super().__init__(message, reason=reason)
         self.status = status
         self.retry_after = retry_after
         self.code = code
@@ -86,6 +107,43 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, (when - sent).total_seconds())
 
 
+def unreachable_reason(exc: httpx.TransportError, timeout: httpx.Timeout) -> str:
+    """Why no answer came, in a person's words: refused, unknown address, no route, silent, cut off."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return no_answer_within(timeout.connect)
+    if isinstance(exc, httpx.TimeoutException):  # read, write or pool: connected, then silence
+        n = _whole(timeout.read)
+        return ngettext(
+            "the hub did not answer within {n} second", "the hub did not answer within {n} seconds", n
+        ).format(n=n)
+    if isinstance(exc, httpx.ConnectError):
+        cause = _root(exc)
+        if isinstance(cause, ConnectionRefusedError):
+            return _("nothing answers at this address (connection refused)")
+        if isinstance(cause, socket.gaierror):
+            return _("this address is unknown (check how it is written)")
+        return _("no network path to this address (check this phone's data connection)")
+    return _("the connection was cut off")
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The innermost cause (httpx wraps httpcore, which wraps the socket's OSError)."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
+
+
+def no_answer_within(seconds: float | None) -> str:
+    n = _whole(seconds)
+    return ngettext("nothing answered within {n} second", "nothing answered within {n} seconds", n).format(n=n)
+
+
+def _whole(seconds: float | None) -> int:
+    return round(seconds) if seconds is not None else 0
+
+
 def _problem(response: httpx.Response) -> Problem | None:
     try:
         return Problem.model_validate(response.json())
@@ -115,6 +173,8 @@ class HubClient:
         timeout: httpx.Timeout = EDGE_TIMEOUT,
     ):
         self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._name_checked = transport is not None  # a test transport needs no name lookup
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -143,9 +203,11 @@ class HubClient:
         except pydantic.ValidationError as exc:
             raise AuthError(_("this enrolment code is not valid")) from exc
         try:
-            return self._call("POST", "/devices/enrol", EnrolResponse, json=body)
+            return self._call("POST", "/devices/enrol", EnrolResponse, json=body, timeout=ENROL_TIMEOUT)
         except HubRefused as exc:  # 404 / 410 / 422 for a code: to the agent, all "refused"
-            raise AuthError(_("the hub refused the enrolment code: {reason}").format(reason=exc)) from exc
+            raise AuthError(
+                _("The hub refused the enrolment code: {reason}.").format(reason=exc.reason), reason=exc.reason
+            ) from exc
 
     def push(self, ops: Sequence[Op]) -> PushResponse:
         """Send one batch (gzip); the hub answers each op: applied, duplicate or rejected (+ code, reason)."""
@@ -164,41 +226,83 @@ class HubClient:
 
     # --- one request, errors converted ----------------------------------------------------------------------
 
+    def _look_up_name(self, timeout: httpx.Timeout) -> None:
+        """Look the hub's name up once, within the connect timeout: httpx's timeouts do not cover the name
+        lookup, which can hang for half a minute on a phone with no data link."""
+        host = urlsplit(self.base_url).hostname or ""
+        try:
+            ipaddress.ip_address(host)
+            self._name_checked = True
+            return
+        except ValueError:
+            pass
+        outcome: list[BaseException | None] = []
+
+        def look_up() -> None:
+            try:
+                socket.getaddrinfo(host, None)
+                outcome.append(None)
+            except OSError as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=look_up, name="hub-name-lookup", daemon=True)
+        worker.start()
+        worker.join(timeout.connect)
+        if not outcome:
+            why = no_answer_within(timeout.connect)
+            raise HubUnreachable(_("The hub cannot be reached: {reason}.").format(reason=why), reason=why)
+        if isinstance(outcome[0], socket.gaierror):
+            why = _("this address is unknown (check how it is written)")
+            raise HubUnreachable(_("The hub cannot be reached: {reason}.").format(reason=why), reason=why)
+        self._name_checked = True  # any other failure: let the connection say what is wrong
+
     def _call(self, method: str, path: str, model: type[W], **kwargs: Any) -> W:
         response = self._send(method, path, **kwargs)
         try:
             return model.model_validate_json(response.content)
         except pydantic.ValidationError as exc:
-            raise HubError(_("the hub's answer could not be read"), status=response.status_code) from exc
+            why = _("its answer could not be read")
+            raise HubError(
+                _("Talking to the hub failed: {reason}.").format(reason=why), status=response.status_code, reason=why
+            ) from exc
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = f"{API_PREFIX}{path}"
+        timeout = kwargs.get("timeout", self._timeout)
+        if not self._name_checked:
+            self._look_up_name(timeout if isinstance(timeout, httpx.Timeout) else self._timeout)
         try:
             response = self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:  # connect, timeout, dropped link, bad framing
-            raise HubUnreachable(_("the hub cannot be reached ({reason})").format(reason=type(exc).__name__)) from exc
+            why = unreachable_reason(exc, timeout if isinstance(timeout, httpx.Timeout) else self._timeout)
+            raise HubUnreachable(_("The hub cannot be reached: {reason}.").format(reason=why), reason=why) from exc
         except httpx.HTTPError as exc:
-            raise HubError(_("talking to the hub failed: {reason}").format(reason=exc)) from exc
+            why = reason_of(exc)
+            raise HubError(_("Talking to the hub failed: {reason}.").format(reason=why), reason=why) from exc
         status = response.status_code
         if status in (401, 403):
             problem = _problem(response)
-            detail = problem.detail if problem else response.reason_phrase
-            raise AuthError(_("the hub refused this device ({status}): {reason}").format(status=status, reason=detail))
+            why = problem.detail if problem else response.reason_phrase
+            raise AuthError(
+                _("The hub refused this device ({status}): {reason}.").format(status=status, reason=why), reason=why
+            )
         if status == 429 or status >= 500:
             problem = _problem(response)
+            why = _("it is busy or down ({status})").format(status=status)
             raise HubError(
-                _("the hub is not available now ({status})").format(status=status),
+                _("The hub is not available now: {reason}.").format(reason=why),
                 status=status,
                 retry_after=retry_after_seconds(response),
                 code=problem.code if problem else None,
+                reason=why,
             )
         if status >= 400:
             problem = _problem(response)
+            why = problem.detail if problem else response.reason_phrase
             raise HubRefused(
-                _("the hub refused the request ({status}): {reason}").format(
-                    status=status, reason=problem.detail if problem else response.reason_phrase
-                ),
+                _("The hub refused the request ({status}): {reason}.").format(status=status, reason=why),
                 status=status,
                 code=problem.code if problem else f"http_{status}",
+                reason=why,
             )
         return response

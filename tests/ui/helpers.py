@@ -66,6 +66,11 @@ def texts(root: Any) -> list[str]:
     return out
 
 
+def labels(root: Any) -> list[str]:
+    """What a screen reader hears for the labelled nodes under `root` (e.g. a value_text's "Hub: http://…")."""
+    return [str(c.label) for c in walk(root) if isinstance(c, ft.Semantics) and c.label]
+
+
 BUTTONS = (ft.Button, ft.OutlinedButton, ft.TextButton)
 
 

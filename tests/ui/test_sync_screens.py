@@ -35,7 +35,7 @@ from field_app.ui.viewmodels.sync import (
 from field_app.ui.views.sync import enrol_view, sync_panel
 from tests.sync.hubproc import HubProcess
 from tests.ui.conftest import NOW
-from tests.ui.helpers import NavRecorder, button, by_key, fire, texts
+from tests.ui.helpers import NavRecorder, button, by_key, fire, labels, texts
 
 pytestmark = pytest.mark.usefixtures("english")
 Clock = Callable[[], dt.datetime]
@@ -150,8 +150,10 @@ def test_offline_says_when_it_tries_again(db: sqlite_utils.Database, clock: Cloc
     assert runner.seconds_until_due() == (state.next_attempt_at - NOW).total_seconds()
     router = Router(db, clock, recorder.nav)
     screen = router.views_for(routes.SYNC)[-1]
-    assert any(t.startswith("Hub: http://127.0.0.1:9") for t in texts(screen))
-    assert any("cannot be reached" in t for t in texts(screen))
+    assert "Hub: http://127.0.0.1:9" in labels(screen)  # labelled text, read as one
+    assert {"Hub", "http://127.0.0.1:9"} <= set(texts(screen))
+    [why] = [t for t in texts(screen) if "cannot be reached" in t]
+    assert why == "The hub cannot be reached: nothing answers at this address (connection refused)."
 
 
 def test_refused_changes_are_listed_with_their_reason_and_sent_again(

@@ -23,7 +23,7 @@ from babel.dates import format_date as babel_date
 from babel.dates import format_time as babel_time
 
 from field_app.errors import AuthError, FieldAppError, NotFound, SyncError
-from field_app.i18n import BABEL_LOCALES, _, labelled, language
+from field_app.i18n import BABEL_LOCALES, _, labelled, language, ngettext
 from field_app.labels import SYNC_ROLES, label, pending_words
 from field_app.referrals.service import get as get_referral
 from field_app.referrals.service import returnee_of_event
@@ -242,6 +242,16 @@ def _refused_row(db: sqlite_utils.Database, item: quarantine.QuarantinedItem) ->
 SyncRunner = _SyncRunner[SyncViewModel]
 
 
+def no_answer_text(seconds: float) -> str:
+    """What the screen says when a network action has had no outcome for `seconds` (it keeps waiting for one)."""
+    n = round(seconds)
+    return ngettext(
+        "No answer after {n} second: check the address and this phone's data connection.",
+        "No answer after {n} seconds: check the address and this phone's data connection.",
+        n,
+    ).format(n=n)
+
+
 class EnrolViewModel:
     """The enrolment form: hub address and one-time code → this phone's device id and token (stored)."""
 
@@ -254,6 +264,7 @@ class EnrolViewModel:
         self.code = ""
         self.errors: dict[str, str] = {}
         self.message = ""
+        self.problem = ""  # what went wrong that is no field's fault (shown above the button)
         self.enrolled_as: str | None = None
         self.busy = False
 
@@ -270,8 +281,9 @@ class EnrolViewModel:
         return not self.errors
 
     def submit(self) -> bool:
-        """Enrol (blocking: the network call; run it in a worker thread). True when this phone is enrolled."""
-        self.message = ""
+        """Enrol (blocking: the network call; run it in a worker thread). True when this phone is enrolled.
+        Ends within the client's enrolment timeouts whatever the hub does (refuses, stays silent, is unknown)."""
+        self.message, self.problem = "", ""
         if not self.check():
             return False
         self.busy = True
@@ -282,8 +294,11 @@ class EnrolViewModel:
         except AuthError:
             self.errors["code"] = _("The hub refused this code: check it, or ask for a new one.")
             return False
-        except SyncError as exc:
-            self.errors["hub_url"] = _("The hub could not be reached: {reason}").format(reason=exc)
+        except SyncError as exc:  # already a whole sentence ("The hub cannot be reached: …"): shown as it is
+            self.errors["hub_url"] = str(exc)
+            return False
+        except FieldAppError as exc:  # e.g. the enrolment could not be stored on this phone
+            self.problem = str(exc)
             return False
         finally:
             self.busy = False

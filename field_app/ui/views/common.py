@@ -11,9 +11,11 @@ screen reader reads a disabled field, and Flutter's selectable text, as an empty
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import flet as ft
 
@@ -21,6 +23,8 @@ from field_app.domain.eligibility import Status
 from field_app.i18n import _, labelled
 from field_app.ui.viewmodels.common import Option
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_WIDTH = 720
 TOUCH = 48
 BIG = 56
@@ -113,6 +117,49 @@ def handler(fn: Callable[[], Any]) -> Callable[[Any], None]:
         fn()
 
     return on_event
+
+
+def send_page(e: Any) -> None:
+    """Send the page's changes now, from a handler (nothing when built off-page, as in tests)."""
+    control = getattr(e, "control", None)
+    try:
+        page = control.page if control is not None else None
+    except RuntimeError:  # not on a page
+        page = None
+    if page is not None:
+        page.update()
+
+
+async def in_background(
+    e: Any,
+    work: Callable[[], T],
+    show: Callable[[], None],
+    *,
+    deadline_s: float | None = None,
+    on_slow: Callable[[], None] | None = None,
+) -> T:
+    """Run `work` (a network call) in a worker thread from an async handler, the screen live all along: `show()`
+    then send the page (the busy state appears), and again when `work` has returned or raised (its outcome
+    appears). If `work` is still running after `deadline_s`, `on_slow()` and `show()` say so on screen, and the
+    outcome still replaces that message when it comes.
+
+    The page must be sent by hand after the wait: Flet sends it by itself after a handler only when the handler
+    did not call `page.update()`, and showing the busy state does call it. (Forgetting this is what left the
+    enrolment spinner running for ever with the error already known.)"""
+    show()
+    send_page(e)
+    job = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        if deadline_s is not None:
+            done, _pending = await asyncio.wait({job}, timeout=deadline_s)
+            if not done and on_slow is not None:
+                on_slow()
+                show()
+                send_page(e)
+        return await job
+    finally:
+        show()
+        send_page(e)
 
 
 def button(

@@ -6,14 +6,15 @@ composition root then updates the page), so the status line is current without r
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import flet as ft
 
-from field_app.i18n import _, labelled
+from field_app.errors import reason_of
+from field_app.i18n import _
 from field_app.ui import routes
 from field_app.ui.viewmodels.sync import (
     FAILED_PHASE,
@@ -24,8 +25,23 @@ from field_app.ui.viewmodels.sync import (
     UP_TO_DATE,
     EnrolViewModel,
     SyncViewModel,
+    no_answer_text,
 )
-from field_app.ui.views.common import Nav, button, handler, heading, note, screen
+from field_app.ui.views.common import (
+    Nav,
+    button,
+    error_text,
+    handler,
+    heading,
+    in_background,
+    note,
+    screen,
+    send_page,
+    value_text,
+)
+
+log = logging.getLogger(__name__)
+ENROL_DEADLINE_S = 12.0  # the client gives up within 8 s (ENROL_TIMEOUT); the screen never waits unsaid past this
 
 ICONS = {
     NOT_ENROLLED: (ft.Icons.CLOUD_OFF, ft.Colors.ON_SURFACE_VARIANT),
@@ -123,7 +139,7 @@ def sync_view(vm: SyncViewModel, nav: Nav, sync_now: Callable[[], None]) -> tupl
 
     def redraw() -> None:
         panel.redraw()
-        hub.controls = [ft.Text(labelled(k, v), size=13, selectable=True) for k, v in vm.hub_lines]
+        hub.controls = [value_text(k, v) for k, v in vm.hub_lines]
         error.value, error.visible = vm.error_text, bool(vm.error_text)
         message.value, message.visible = vm.message, bool(vm.message)
         rows.controls = [row(r) for r in vm.refused] or [note(_("No change was refused by the hub."))]
@@ -166,25 +182,42 @@ def enrol_view(vm: EnrolViewModel, nav: Nav, on_enrolled: Callable[[], None]) ->
         key="code",
     )
     message = note("", color=ft.Colors.GREEN_800)
-    busy = ft.ProgressBar(visible=False, semantics_label=_("Connecting"))
+    problem = ft.Semantics(live_region=True, content=error_text(""))  # read out when it appears
+    problem_text = problem.content
+    assert isinstance(problem_text, ft.Text)
+    busy = ft.ProgressBar(visible=False, semantics_label=_("Connecting"), key="busy")
+    waiting = {"now": False}  # one enrolment at a time, even after the "no answer yet" message
 
     def show() -> None:
         url.error = vm.errors.get("hub_url")
         code.error = vm.errors.get("code")
         code.value = vm.code
         message.value, message.visible = vm.message, bool(vm.message)
+        problem_text.value, problem_text.visible = vm.problem, bool(vm.problem)
         busy.visible = vm.busy
 
+    def slow() -> None:
+        vm.busy = False
+        vm.problem = no_answer_text(ENROL_DEADLINE_S)
+
     async def submit(e: Any) -> None:
+        if waiting["now"]:
+            return
         vm.hub_url, vm.code = url.value or "", code.value or ""
         if not vm.check():
             show()
             return
-        vm.busy = True
-        show()
-        with_page_update(e)
-        ok = await asyncio.to_thread(vm.submit)
-        show()
+        vm.busy, vm.problem, waiting["now"] = True, "", True
+        try:
+            ok = await in_background(e, vm.submit, show, deadline_s=ENROL_DEADLINE_S, on_slow=slow)
+        except Exception as exc:  # a bug: say so on screen rather than spin
+            log.exception("enrolment failed")
+            vm.busy, ok = False, False
+            vm.problem = _("Something went wrong: {reason}").format(reason=reason_of(exc))
+            show()
+            send_page(e)
+        finally:
+            waiting["now"] = False
         if ok:
             on_enrolled()
             nav.go(routes.HOME)
@@ -198,21 +231,11 @@ def enrol_view(vm: EnrolViewModel, nav: Nav, on_enrolled: Callable[[], None]) ->
         url,
         code,
         busy,
+        problem,
         message,
         button(_("Connect this phone"), submit, icon=ft.Icons.LINK, big=True),
     ]
     return screen(routes.ENROL, _("Connect to the hub"), controls)
-
-
-def with_page_update(e: Any) -> None:
-    """Show the 'busy' state before a long wait (the page updates by itself only when the handler returns)."""
-    control = getattr(e, "control", None)
-    try:
-        page = control.page if control is not None else None
-    except RuntimeError:  # built off-page (tests)
-        page = None
-    if page is not None:
-        page.update()
 
 
 def sync_badge(vm: SyncViewModel, nav: Nav) -> tuple[ft.Control, Callable[[], None]]:
