@@ -25,18 +25,12 @@ from field_app.domain.geo import parse_lat_lon
 from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import REGION_NAMES, Pathway
 from field_app.errors import AlreadyReferred, Problem, ValidationError
-from field_app.i18n import _, format_date, format_km
+from field_app.i18n import _, format_date, format_km, format_number, labelled, ngettext
 from field_app.labels import (
-    DOCUMENTS,
-    DUPLICATE_REASONS,
-    EDUCATION,
-    LANGUAGES,
     REFERRAL_STATUSES,
-    SECTORS,
     SEX,
     VERDICTS,
-    VULNERABILITIES,
-    country_name,
+    duplicate_reason_label,
     label,
     reason_message,
     region_name,
@@ -68,6 +62,11 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("--force", action="store_true", help=_("register even if likely duplicates exist"))
     data_dir_arg(add)
     listing = rsub.add_parser("list", help=_("list registered returnees, newest first"))
+    listing.add_argument(
+        "--search", metavar="TEXT", default="", help=_("only people whose name, phone or slip code matches TEXT")
+    )
+    listing.add_argument("--limit", type=int, default=50, metavar="N", help=_("at most this many people (0: all)"))
+    listing.add_argument("--offset", type=int, default=0, metavar="N", help=_("skip this many people first"))
     _json_flag(listing)
     data_dir_arg(listing)
     show = rsub.add_parser("show", help=_("show one returnee's record"))
@@ -183,9 +182,11 @@ def _returnee_add(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
         duplicates = find_duplicates(db, check_form(db, data, now=now))
         if duplicates:
             print(_("Not registered: this may be someone already registered:"), file=sys.stderr)
+            today = now.date()
             for dup in duplicates:
-                why = ", ".join(label(DUPLICATE_REASONS, r) for r in dup.match.reasons)
-                print(f"  {dup.returnee.id}  {dup.returnee.full_name}  ({why})", file=sys.stderr)
+                print(f"  {dup.returnee.id}  {_person_line(dup.returnee, today)}", file=sys.stderr)
+                why = ", ".join(duplicate_reason_label(r) for r in dup.reasons)
+                print("    " + labelled(_("Why"), why), file=sys.stderr)
             print(_("Use --force to register anyway."), file=sys.stderr)
             return 1
     print(register(db, data, now=now).id)
@@ -193,17 +194,30 @@ def _returnee_add(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
 
 
 def _returnee_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    people = returnees_service.recent(db)
+    limit = args.limit if args.limit > 0 else max(1, returnees_service.search_people(db, limit=1).total)
+    page = returnees_service.search_people(db, args.search, limit=limit, offset=max(0, args.offset))
     if args.json:
-        _print_json([r.model_dump(mode="json") for r in people])
-        return 0
-    if not people:
-        print(_("No returnee registered."))
-    today = _now().date()
-    for r in people:
-        age = _("{n} years").format(n=r.age_on(today))
-        print(f"{r.id}  {r.full_name} · {label(SEX, r.sex.value)} · {age} · {region_name(r.region.value)}")
+        _print_json([r.model_dump(mode="json") for r in page.people])
+    else:
+        if not page.people:
+            print(_("Nobody matches “{text}”.").format(text=page.text) if page.text else _("No returnee registered."))
+        today = _now().date()
+        for r in page.people:
+            print(f"{r.id}  {_person_line(r, today)}")
+    if page.people and (page.has_more or page.offset):
+        shown = _("{first}–{last} of {total}").format(
+            first=format_number(page.offset + 1), last=format_number(page.next_offset), total=format_number(page.total)
+        )
+        print(shown + (" " + _("(--offset {n} for the next ones)").format(n=page.next_offset) if page.has_more else ""),
+              file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _person_line(r: Returnee, today: dt.date) -> str:
+    """Name · sex · age · region · phone: enough to tell two people apart."""
+    age = ngettext("{n} year", "{n} years", r.age_on(today)).format(n=r.age_on(today))
+    parts = [r.full_name, label(SEX, r.sex.value), age, region_name(r.region.value), *([r.phone] if r.phone else [])]
+    return " · ".join(parts)
 
 
 def _returnee_show(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
@@ -211,39 +225,10 @@ def _returnee_show(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
     if args.json:
         _print_json(r.model_dump(mode="json"))
         return 0
-    for name, value in _returnee_lines(db, r):
-        if value:
-            print(f"{name}: {value}")
+    print(f"id: {r.id}")
+    for name, value in returnees_service.details(db, r, _now().date()):
+        print(labelled(name, value))
     return 0
-
-
-def _returnee_lines(db: sqlite_utils.Database, r: Returnee) -> list[tuple[str, str | None]]:
-    def words(table: dict[str, str], codes: list[Any]) -> str:
-        return ", ".join(label(table, c.value) for c in codes)
-
-    age = _("{n} years").format(n=r.age_on(_now().date()))
-    yes_no = None if r.reads_french is None else (_("yes") if r.reads_french else _("no"))
-    return [
-        ("id", r.id),
-        (_("Given name"), r.given_name),
-        (_("Family name"), r.family_name),
-        (_("Sex"), label(SEX, r.sex.value)),
-        (_("Age"), age),
-        (_("Birth date"), format_date(r.birth_date) if r.birth_date else None),
-        (_("Phone"), r.phone),
-        (_("Languages"), words(LANGUAGES, r.languages)),
-        (_("Region of return"), region_name(r.region.value)),
-        (_("Place of return"), resolve_place(db, r.locality).name if r.locality else None),
-        (_("Country returned from"), country_name(r.returned_from) if r.returned_from else None),
-        (_("Return date"), format_date(r.return_date) if r.return_date else None),
-        (_("Education"), label(EDUCATION, r.education.value) if r.education else None),
-        (_("Reads French"), yes_no),
-        (_("Trade before leaving"), r.trade_before),
-        (_("Sectors of interest"), words(SECTORS, r.sectors)),
-        (_("Documents held"), words(DOCUMENTS, r.documents)),
-        (_("Vulnerabilities"), words(VULNERABILITIES, r.vulnerabilities)),
-        (_("Registered on"), format_date(r.created_at.date())),
-    ]
 
 
 # --- eligible services nearby ------------------------------------------------------------------------------------

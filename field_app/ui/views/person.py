@@ -54,7 +54,7 @@ def person_view(vm: PersonViewModel, nav: Nav) -> ft.View:
         run_spacing=8,
     )
     controls: list[ft.Control] = [
-        ft.Text(vm.name, size=22, weight=ft.FontWeight.W_600, selectable=True),
+        ft.Text(vm.name, size=22, weight=ft.FontWeight.W_600),  # not selectable: that reads as an empty text box
         note(vm.summary),
         actions,
         heading(vm.referrals_title),
