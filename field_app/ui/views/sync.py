@@ -171,6 +171,7 @@ def enrol_view(vm: EnrolViewModel, nav: Nav, on_enrolled: Callable[[], None]) ->
         value=vm.hub_url,
         hint_text="http://192.168.1.10:8700",
         keyboard_type=ft.KeyboardType.URL,
+        error_max_lines=4,
         on_change=lambda e: setattr(vm, "hub_url", e.control.value or ""),
         key="hub_url",
     )
@@ -178,13 +179,13 @@ def enrol_view(vm: EnrolViewModel, nav: Nav, on_enrolled: Callable[[], None]) ->
         label=_("Enrolment code"),
         value=vm.code,
         capitalization=ft.TextCapitalization.CHARACTERS,
+        error_max_lines=4,
         on_change=lambda e: setattr(vm, "code", e.control.value or ""),
         key="code",
     )
     message = note("", color=ft.Colors.GREEN_800)
-    problem = ft.Semantics(live_region=True, content=error_text(""))  # read out when it appears
-    problem_text = problem.content
-    assert isinstance(problem_text, ft.Text)
+    problem_text = error_text("")
+    problem = ft.Semantics(live_region=True, content=problem_text, visible=False)  # read out when it appears
     busy = ft.ProgressBar(visible=False, semantics_label=_("Connecting"), key="busy")
     waiting = {"now": False}  # one enrolment at a time, even after the "no answer yet" message
 
@@ -193,7 +194,8 @@ def enrol_view(vm: EnrolViewModel, nav: Nav, on_enrolled: Callable[[], None]) ->
         code.error = vm.errors.get("code")
         code.value = vm.code
         message.value, message.visible = vm.message, bool(vm.message)
-        problem_text.value, problem_text.visible = vm.problem, bool(vm.problem)
+        problem_text.value, problem_text.visible = vm.problem, True
+        problem.visible = bool(vm.problem)
         busy.visible = vm.busy
 
     def slow() -> None:
