@@ -338,7 +338,7 @@ def _referral_create(db: sqlite_utils.Database, args: argparse.Namespace) -> int
 
 
 def _referral_list(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
-    """Every referral, newest first, read a page at a time (one query each) and printed as it comes."""
+    """Every referral (or one person's), newest first, read a page of 50 at a time (one indexed query each)."""
     page = referral_page(db, returnee_id=args.returnee)
     lines = list(page.lines)
     while page.next is not None:
