@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,13 @@ from field_app.ui.views.nearby import Locate
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONT_FAMILY = "Noto Sans"
-FONTS = {FONT_FAMILY: "fonts/NotoSans-Regular.ttf"}  # relative to ASSETS_DIR
+SYMBOLS_FAMILY = "Noto Sans Symbols"  # arrows and signs Noto Sans lacks ("before → after")
+FONTS = {FONT_FAMILY: "fonts/NotoSans-Regular.ttf", SYMBOLS_FAMILY: "fonts/NotoSansSymbols-Regular.ttf"}  # in assets/
+TEXT_STYLES = tuple(
+    f"{size}_{kind}"
+    for size in ("display", "headline", "title", "label", "body")
+    for kind in ("large", "medium", "small")
+)
 # The locale Flutter draws its own words in, per app language: it has no Bambara (French, like the catalogue).
 FLUTTER_LOCALES = {"fr": "fr", "en": "en", "bm": "fr"}
 LANG_HINT_KEY = "passerelle.lang"  # read by assets/index.html as localStorage["flutter.passerelle.lang"]
@@ -75,29 +81,46 @@ def locale_configuration(language: str) -> ft.LocaleConfiguration:
     )
 
 
+def dress(page: ft.Page) -> None:
+    """The page's look: light theme, phone-sized touch targets, the bundled Noto Sans (every Bambara letter) with
+    Noto Sans Symbols behind it in every text style (offline, Flutter finds no other font for a missing glyph)."""
+    page.theme_mode = ft.ThemeMode.LIGHT
+    page.fonts = FONTS
+    style = ft.TextStyle(font_family=FONT_FAMILY, font_family_fallback=[SYMBOLS_FAMILY])
+    page.theme = ft.Theme(
+        visual_density=ft.VisualDensity.STANDARD,
+        font_family=FONT_FAMILY,
+        text_theme=ft.TextTheme(**{name: style for name in TEXT_STYLES}),
+    )
+
+
+def speak(page: ft.Page, language: str, remember: Callable[[str], Awaitable[Any]]) -> None:
+    """The page in `language` (already in force in i18n): its title, Flutter's locale, and the browser's hint for
+    `<html lang>` (`remember`, SharedPreferences.set bound to LANG_HINT_KEY, run on the page's loop)."""
+    page.title = _("Passerelle — returnees and partners")
+    page.locale_configuration = locale_configuration(language)
+
+    async def hint() -> None:
+        with contextlib.suppress(TimeoutError, RuntimeError):  # only `<html lang>` depends on it
+            await remember(language)
+
+    page.run_task(hint)
+
+
 def make_main(
     data_dir: Path, clock: Callable[[], dt.datetime] = utc_now, *, sync_interval_s: float = INTERVAL_S
 ) -> Callable[[ft.Page], None]:
     def main(page: ft.Page) -> None:
         db = open_directory(data_dir)  # once per session
-        page.theme_mode = ft.ThemeMode.LIGHT
-        page.fonts = FONTS
-        page.theme = ft.Theme(  # phone-sized touch targets everywhere; a font with every Bambara letter
-            visual_density=ft.VisualDensity.STANDARD, font_family=FONT_FAMILY
-        )
+        dress(page)
         locate = make_locator(Geolocator())
         prefs = ft.SharedPreferences()
 
+        def remember(language: str) -> Awaitable[bool]:
+            return prefs.set(LANG_HINT_KEY, language)
+
         def apply_language(language: str) -> None:
-            """The page's title, Flutter's locale and the browser's hint for `<html lang>` in `language`."""
-            page.title = _("Passerelle — returnees and partners")
-            page.locale_configuration = locale_configuration(language)
-
-            async def hint() -> None:
-                with contextlib.suppress(TimeoutError, RuntimeError):  # only `<html lang>` depends on it
-                    await prefs.set(LANG_HINT_KEY, language)
-
-            page.run_task(hint)
+            speak(page, language, remember)
 
         apply_language(start_language(db))
 
