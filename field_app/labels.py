@@ -97,6 +97,34 @@ PATHWAYS = {
     "institutionnel": N_("Institutional"),
 }
 
+# Who a service is for (vocabulary.TargetGroup), as the detail lists them.
+TARGET_GROUPS = {
+    "all": N_("everyone"),
+    "youth": N_("young people"),
+    "women": N_("women"),
+    "returnees": N_("returning migrants"),
+    "migrants": N_("migrants"),
+    "vulnerable": N_("vulnerable people"),
+    "out_of_school": N_("young people out of school"),
+    "job_seekers": N_("job seekers"),
+    "graduates": N_("graduates"),
+    "entrepreneurs": N_("entrepreneurs"),
+    "small_businesses": N_("small businesses"),
+    "farmers": N_("farmers"),
+    "rural": N_("rural people"),
+    "children": N_("children and minors"),
+    "displaced": N_("displaced people"),
+    "people_with_disabilities": N_("people with disabilities"),
+    "startups": N_("start-ups"),
+}
+
+# Whether a partner has worked with returning migrants (vocabulary.ServesReturnees), as the source says it.
+SERVES_RETURNEES = {
+    "yes": N_("Has worked with returning migrants"),
+    "no": N_("Has not worked with returning migrants yet"),
+    "not_stated": N_("The source does not say whether it has worked with returning migrants"),
+}
+
 VERDICTS = {
     Status.ELIGIBLE: N_("Eligible"),
     Status.ELIGIBLE_IF: N_("Eligible if…"),

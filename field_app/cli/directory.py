@@ -11,13 +11,13 @@ from typing import Any
 from field_app.casework.upkeep import edit, load_organization
 from field_app.cli.common import data_dir_arg
 from field_app.directory.build import build_directory
-from field_app.directory.dataset import Dataset, default_db_dir, load_dataset
+from field_app.directory.dataset import Dataset, default_db_dir, load_dataset, services_past_their_end
 from field_app.directory.hsds import export_hsds, import_hsds, write_dataset_files
 from field_app.directory.search import resolve_place, search
 from field_app.directory.store import dataset_from_store, open_directory
 from field_app.domain.geo import parse_lat_lon
 from field_app.errors import NotFound, Problem, ValidationError
-from field_app.i18n import _, format_km
+from field_app.i18n import _, format_date, format_km, ngettext
 from field_app.storage.database import open_db
 from field_app.storage.paths import database_path, resolve_data_dir
 
@@ -29,6 +29,12 @@ def add_parsers(sub: Any) -> None:
     dsub = directory.add_subparsers(dest="action", required=True)
     validate = dsub.add_parser("validate", help=_("check the dataset in db/"))
     validate.add_argument("--db-dir", type=Path, help=_("dataset directory (default: the bundled db/)"))
+    validate.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help=_("list the services still recorded open whose end date has passed on this day (default: today)"),
+    )
     build = dsub.add_parser("build", help=_("load the dataset into the local database"))
     build.add_argument("--db-dir", type=Path, help=_("dataset directory (default: the bundled db/)"))
     data_dir_arg(build)
@@ -69,6 +75,13 @@ def add_parsers(sub: Any) -> None:
     data_dir_arg(edit)
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(_("not a date (YYYY-MM-DD): {text}").format(text=text)) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     return _directory(args)
 
@@ -81,6 +94,7 @@ def _directory(args: argparse.Namespace) -> int:
                 orgs=len(ds.organizations), places=len(ds.localities)
             )
         )
+        _report_past_end(ds, args.as_of or dt.date.today())
         return 0
     data_dir = resolve_data_dir(args.data_dir)
     if args.action == "build":
@@ -108,6 +122,27 @@ def _directory(args: argparse.Namespace) -> int:
         print(_("{report} → {path}").format(report=report, path=database_path(data_dir)))
         return 0
     raise AssertionError(args.action)
+
+
+def _report_past_end(ds: Dataset, as_of: dt.date) -> None:
+    """List (never fail on) the services still recorded open whose stated end date has passed on `as_of`."""
+    past = services_past_their_end(ds, as_of)
+    print(
+        ngettext(
+            "{n} service recorded open has passed its end date on {date}:",
+            "{n} services recorded open have passed their end date on {date}:",
+            len(past),
+        ).format(n=len(past), date=format_date(as_of))
+        if past
+        else _("No service recorded open has passed its end date on {date}.").format(date=format_date(as_of))
+    )
+    for org, svc in past:
+        assert svc.end_date is not None
+        print(
+            _("  {org}/{service} — {name}: ended on {date}").format(
+                org=org.id, service=svc.id, name=svc.name, date=format_date(svc.end_date)
+            )
+        )
 
 
 LIST_FIELDS = ("phones", "emails")  # final path segment of a field that takes a list

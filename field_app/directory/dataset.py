@@ -7,6 +7,7 @@ Loading is all or nothing: a dataset with any problem raises `ValidationError` l
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ import pydantic
 import yaml
 
 from field_app.directory.phones import to_e164
-from field_app.domain.directory import Locality, Organization, Phone
+from field_app.domain.directory import Locality, Organization, Phone, Service
+from field_app.domain.vocabulary import ServiceStatus
 from field_app.errors import Problem, ValidationError
 
 # PyYAML's C loader (libyaml) parses the directory ten times faster than the pure-Python one (0.09 s against
@@ -146,3 +148,16 @@ def load_dataset(db_dir: Path | None = None) -> Dataset:
     if problems:
         raise ValidationError(problems)
     return Dataset(organizations, localities)
+
+
+def services_past_their_end(dataset: Dataset, as_of: dt.date) -> list[tuple[Organization, Service]]:
+    """The services recorded as open (active or full) whose stated end date is before `as_of`: ended on that day
+    whatever their status says (`status_on`), so their files should say so. In file order."""
+    return [
+        (org, svc)
+        for org in dataset.organizations
+        for svc in org.services
+        if svc.status in (ServiceStatus.ACTIVE, ServiceStatus.FULL)
+        and svc.end_date is not None
+        and svc.status_on(as_of) is ServiceStatus.ENDED
+    ]

@@ -1,9 +1,12 @@
 """Export the directory as an Open Referral HSDS 3.0 tabular data package, and import it back.
 
-Ids are UUIDv5 derived from our stable keys, so two exports of the same data are identical. HSDS has no place
-for Passerelle's structured eligibility, verbatim source sentences or notes, so every organisation row also
-carries `x_passerelle_document` (the full validated record, an HSDS-style extension column); import reads that
-column back through the same validation as `db/`, which makes the round trip lossless.
+Ids are UUIDv5 derived from our stable keys, so two exports of the same data are identical. A service's stated
+period is an HSDS `schedule` row (`valid_from`, `valid_to`, the source's words in `description`); its status is
+the recorded one (whether it has ended depends on the day: `status_on`), so an export does not change with the
+date it is made. HSDS has no place for Passerelle's structured eligibility, verbatim source sentences or notes,
+so every organisation row also carries `x_passerelle_document` (the full validated record, an HSDS-style
+extension column); import reads that column back through the same validation as `db/`, which makes the round
+trip lossless.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ TABLES: dict[str, list[str]] = {
     "required_document": ["id", "service_id", "document"],
     "cost_option": ["id", "service_id", "option", "currency", "amount", "amount_description"],
     "service_area": ["id", "service_id", "name", "description"],
+    "schedule": ["id", "service_id", "valid_from", "valid_to", "description"],
 }  # fmt: skip
 
 HSDS_STATUS = {
@@ -174,6 +178,16 @@ def _rows(dataset: Dataset) -> dict[str, list[dict[str, Any]]]:
                         "amount_description": cost.text,
                     }
                 )
+            if svc.start_date or svc.end_date:  # the period the source states (HSDS: a schedule's validity)
+                out["schedule"].append(
+                    {
+                        "id": stable_id("schedule", org.id, svc.id),
+                        "service_id": sid,
+                        "valid_from": svc.start_date.isoformat() if svc.start_date else None,
+                        "valid_to": svc.end_date.isoformat() if svc.end_date else None,
+                        "description": svc.period_text,
+                    }
+                )
             area = org.service_area_of(svc)
             if area is not None:
                 out["service_area"].append(
@@ -194,7 +208,7 @@ def _field_type(table: str, column: str) -> str:
         return "number"
     if column in ("minimum_age", "maximum_age"):
         return "integer"
-    if column == "assured_date":
+    if column in ("assured_date", "valid_from", "valid_to"):
         return "date"
     return "string"
 

@@ -12,13 +12,13 @@ import sqlite_utils
 
 from field_app.directory.build import build_directory
 from field_app.directory.dataset import Dataset, load_dataset
-from field_app.directory.hsds import TABLES, export_hsds, import_hsds, write_dataset_files
+from field_app.directory.hsds import TABLES, export_hsds, import_hsds, stable_id, write_dataset_files
 from field_app.errors import ValidationError
 from field_app.storage.database import open_db
 
 EXPECTED = {
     "organization", "service", "location", "service_at_location", "phone", "contact", "address",
-    "required_document", "cost_option",
+    "required_document", "cost_option", "schedule",
 }  # fmt: skip
 
 
@@ -60,6 +60,19 @@ def test_phones_are_e164_and_ages_are_exported(package: Path) -> None:
     assert phones and all(p["number"].startswith("+223") and p["number"][1:].isdigit() for p in phones)
     missabougou = [r for r in read(package / "service.csv") if r["name"] == "Menuiserie-bois"]
     assert missabougou[0]["minimum_age"] == "15"
+
+
+def test_a_stated_period_is_a_schedule(package: Path, dataset: Dataset) -> None:
+    schedules = {r["service_id"]: r for r in read(package / "schedule.csv")}
+    dated = [(o, s) for o in dataset.organizations for s in o.services if s.start_date or s.end_date]
+    assert len(schedules) == len(dated) > 40
+    for org, svc in dated:
+        row = schedules[stable_id("service", org.id, svc.id)]
+        assert row["valid_from"] == (svc.start_date.isoformat() if svc.start_date else "")
+        assert row["valid_to"] == (svc.end_date.isoformat() if svc.end_date else "")
+        assert row["description"] == svc.period_text
+    facej = schedules[stable_id("service", "danida", "facej")]
+    assert (facej["valid_from"], facej["valid_to"]) == ("2019-01-01", "2024-12-31")
 
 
 def test_two_exports_are_identical(package: Path, dataset: Dataset, tmp_path: Path) -> None:

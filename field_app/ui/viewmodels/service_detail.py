@@ -1,17 +1,35 @@
-"""State of a partner's service page: the offer, the conditions for this returnee, costs, offices, contacts."""
+"""State of a partner's service page: the offer, the conditions for this returnee, costs, offices, contacts.
+
+Everything dated is said against the clock's day: a service past its stated end is ended ("ended on …"), facts
+older than twelve months are "information from … — call to confirm" (domain.freshness), and "From X F" is the
+lowest registration fee asked of this returnee (domain.fees), never a stamp or the other sex's fee.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlite_utils
 
 from field_app.directory.detail import ContactLine, service_detail
 from field_app.domain.directory import CostOption
-from field_app.domain.eligibility import Status, assess
+from field_app.domain.eligibility import Reason, Status, assess
+from field_app.domain.fees import lowest_registration_fee
+from field_app.domain.freshness import is_stale
 from field_app.domain.returnees import Returnee
+from field_app.domain.vocabulary import ServiceStatus
 from field_app.i18n import N_, _, format_date, format_fcfa
-from field_app.labels import DOCUMENTS, PATHWAYS, VERDICTS, label, reason_message, region_name
+from field_app.labels import (
+    DOCUMENTS,
+    PATHWAYS,
+    SERVES_RETURNEES,
+    TARGET_GROUPS,
+    VERDICTS,
+    label,
+    reason_message,
+    region_name,
+)
 from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock
 
@@ -23,18 +41,26 @@ UNITS = {
 }
 
 
+FOR_SEX = {"M": N_("men and boys only"), "F": N_("women and girls only")}
+
+
 def cost_line(cost: CostOption) -> str:
-    """One fee in words: "Registration: 10 000 F CFA", "… 5 000 – 15 000 F CFA per month", "Free"."""
+    """One fee in words: "Registration: 10 000 F CFA", "… 5 000 – 15 000 F CFA per month", "Free", and whom
+    it is asked of when the source prices boys and girls differently."""
     line = _("{label}: {amount}")
     if cost.amount is None:
-        return line.format(label=cost.label, amount=cost.text)
-    if cost.amount == 0 and not cost.amount_max:
-        return line.format(label=cost.label, amount=_("Free"))
-    amount = format_fcfa(cost.amount)
-    if cost.amount_max and cost.amount_max != cost.amount:
-        amount = _("{low} to {high}").format(low=amount, high=format_fcfa(cost.amount_max))
-    unit = _(UNITS[cost.unit.value]) if cost.unit.value in UNITS else ""
-    return line.format(label=cost.label, amount=" ".join(filter(None, [amount, unit])))
+        text = line.format(label=cost.label, amount=cost.text)
+    elif cost.amount == 0 and not cost.amount_max:
+        text = line.format(label=cost.label, amount=_("Free"))
+    else:
+        amount = format_fcfa(cost.amount)
+        if cost.amount_max and cost.amount_max != cost.amount:
+            amount = _("{low} to {high}").format(low=amount, high=format_fcfa(cost.amount_max))
+        unit = _(UNITS[cost.unit.value]) if cost.unit.value in UNITS else ""
+        text = line.format(label=cost.label, amount=" ".join(filter(None, [amount, unit])))
+    if cost.sex is not None:
+        text = _("{fee} ({whom})").format(fee=text, whom=_(FOR_SEX[cost.sex.value]))
+    return text
 
 
 @dataclass(frozen=True)
@@ -62,7 +88,9 @@ class ServiceDetailViewModel:
     @property
     def organization(self) -> str:
         org = self.detail.organization
-        return f"{org.name} ({org.short_name})" if org.short_name and org.short_name != org.name else org.name
+        if org.short_name and org.short_name not in org.name:
+            return f"{org.name} ({org.short_name})"
+        return org.name
 
     @property
     def pathway(self) -> str:
@@ -71,6 +99,93 @@ class ServiceDetailViewModel:
     @property
     def description(self) -> str | None:
         return self.detail.service.description or self.detail.organization.description
+
+    @property
+    def today(self) -> dt.date:
+        return self._clock().date()
+
+    @property
+    def status(self) -> ServiceStatus:
+        """The service's status today: its stated end having passed makes it ended."""
+        return self.detail.service.status_on(self.today)
+
+    @property
+    def status_banner(self) -> str | None:
+        """What stops a referral today, at the top of the page: "This service ended on 31 December 2024." …"""
+        svc = self.detail.service
+        status = self.status
+        if status is ServiceStatus.ENDED and svc.end_date is not None and svc.end_date < self.today:
+            return _("This service ended on {date}.").format(date=format_date(svc.end_date))
+        codes = {
+            ServiceStatus.ENDED: "service_inactive",
+            ServiceStatus.PLANNED: "service_planned",
+            ServiceStatus.SUSPENDED: "service_suspended",
+            ServiceStatus.FULL: "service_full",
+        }
+        return reason_message(Reason(codes[status], Status.NOT_ELIGIBLE)) if status in codes else None
+
+    @property
+    def period(self) -> str | None:
+        """The period the source states, in its words."""
+        text = self.detail.service.period_text
+        return _("Period stated by the source: “{text}”").format(text=text) if text else None
+
+    @property
+    def freshness(self) -> str | None:
+        """ "Information from 31 December 2022 — call to confirm." once the facts are over twelve months old."""
+        collected = self.detail.assured_date
+        if not is_stale(collected, self.today):
+            return None
+        return _("Information from {date} — call to confirm.").format(date=format_date(collected))
+
+    @property
+    def inferred(self) -> str | None:
+        """Said first of an entry the source does not describe itself (an ANPE regional directorate)."""
+        src = self.detail.organization.source
+        if not src.inferred_from:
+            return None
+        return _(
+            "Inferred from fiche {fiche}, which does not describe this office itself. Until the office gives its "
+            "own, the contacts are the ones the fiche gives."
+        ).format(fiche=src.fiche)
+
+    @property
+    def inferred_from(self) -> str | None:
+        """The fiche's sentence the entry was inferred from."""
+        text = self.detail.organization.source.inferred_from
+        return _("The source says: “{text}”").format(text=text) if text else None
+
+    @property
+    def serves_returnees(self) -> tuple[str, str | None]:
+        """Whether the partner has worked with returning migrants, and the source's sentence."""
+        org = self.detail.organization
+        return label(SERVES_RETURNEES, org.serves_returnees.value), org.serves_returnees_quote
+
+    @property
+    def target_groups(self) -> str | None:
+        groups = self.detail.eligibility.target_groups
+        if not groups:
+            return None
+        return _("For: {groups}").format(groups=", ".join(label(TARGET_GROUPS, g.value) for g in groups))
+
+    @property
+    def caveats(self) -> list[str]:
+        """What to know before referring, in the source's words: the service's own, then the partner's."""
+        return [*self.detail.service.caveats, *self.detail.organization.caveats]
+
+    @property
+    def fee_summary(self) -> str | None:
+        """ "Free", or "Registration from 2 500 F CFA" — the lowest registration fee asked of this returnee."""
+        fees = lowest_registration_fee(
+            self.detail.costs,
+            service_id=self.detail.service.id,
+            sex=self.returnee.sex if self.returnee else None,
+        )
+        if fees.free:
+            return _("Free")
+        if fees.lowest is None:
+            return None
+        return _("Registration from {amount}").format(amount=format_fcfa(fees.lowest))
 
     @property
     def duration(self) -> str | None:
@@ -83,9 +198,9 @@ class ServiceDetailViewModel:
             return None
         org, svc = self.detail.organization, self.detail.service
         v = assess(
-            self.returnee.profile(self._clock().date()),
+            self.returnee.profile(self.today),
             self.detail.eligibility,
-            svc.status,
+            svc.status_on(self.today),
             org.service_area_of(svc),
         )
         return v.status, _(VERDICTS[v.status]), [reason_message(r) for r in v.reasons]
