@@ -7,6 +7,7 @@ built from half-valid input. The same parser serves the screen and the command l
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from field_app.domain.vocabulary import (
     find_region,
 )
 from field_app.errors import Problem, ValidationError
-from field_app.i18n import _
+from field_app.i18n import FORMAT_LOCALES, _, language
 
 FIELDS = (
     "given_name",
@@ -48,6 +49,8 @@ FIELDS = (
     "vulnerabilities",
     "consent",
 )
+# Required (the rest may be left out); and one of "age" or "birth_date". The screen marks these.
+REQUIRED = frozenset({"given_name", "family_name", "sex", "region", "consent"})
 E = TypeVar("E", bound=StrEnum)
 # Two-letter CLDR territory codes that name no place a person returns from (groupings, pseudo-locales, unknown).
 NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
@@ -102,6 +105,48 @@ def parse_codes(enum: type[E], value: Any, label: str) -> list[E]:
     return found
 
 
+# --- dates: a date picker, or typed the way the person's language writes dates --------------------------------
+
+_DATE_SEPARATORS = re.compile(r"\s*[/.\-\s]\s*")
+
+
+def date_order() -> str:
+    """The order day (d), month (m) and year (y) are written in, in the current language's numeric dates:
+    "dmy" in French and Bambara (25/03/1999), "mdy" in English (3/25/1999) — babel's short date pattern."""
+    pattern = Locale.parse(FORMAT_LOCALES[language()]).date_formats["short"].pattern
+    positions = {part: pattern.find(letter) for part, letter in (("d", "d"), ("m", "M"), ("y", "y"))}
+    return "".join(sorted(positions, key=lambda part: positions[part]))
+
+
+def date_hint() -> str:
+    """How to type a date here, e.g. "DD/MM/YYYY" ("JJ/MM/AAAA" in French)."""
+    words = {"d": _("DD"), "m": _("MM"), "y": _("YYYY")}
+    return "/".join(words[part] for part in date_order())
+
+
+def typed_date(day: dt.date) -> str:
+    """`day` as a person types it here, the year in full: "25/03/1999" in French, "3/25/1999" in English."""
+    parts = {"d": f"{day.day:02d}", "m": f"{day.month:02d}", "y": f"{day.year:04d}"}
+    return "/".join(parts[part] for part in date_order())
+
+
+def read_date(text: str) -> dt.date:
+    """A typed date: the language's order (25/03/1999, 25.03.1999, 25-3-1999) or ISO (1999-03-25, as files and
+    the command line write it). ValueError when it is neither, or names no real day."""
+    text = text.strip()
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        year, month, day = (int(p) for p in text.split("-"))
+        return dt.date(year, month, day)
+    parts = _DATE_SEPARATORS.split(text)
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError(text)
+    by = dict(zip(date_order(), (int(p) for p in parts), strict=True))
+    year_text = parts[date_order().index("y")]
+    if len(year_text) != 4:  # "98": 1998 or 2098? the year in full, please
+        raise ValueError(text)
+    return dt.date(by["y"], by["m"], by["d"])
+
+
 def parse_date(value: Any, label: str, today: dt.date) -> dt.date | None:
     if _blank(value):
         return None
@@ -111,9 +156,12 @@ def parse_date(value: Any, label: str, today: dt.date) -> dt.date | None:
         day = value
     else:
         try:
-            day = dt.date.fromisoformat(str(value).strip())
+            day = read_date(str(value))
         except ValueError:
-            raise InvalidField(_("Not a date (expected YYYY-MM-DD).")) from None
+            example = typed_date(dt.date(1999, 3, 25))
+            raise InvalidField(
+                _("Not a date: write it as {pattern}, e.g. {example}.").format(pattern=date_hint(), example=example)
+            ) from None
     if day > today:
         raise InvalidField(_("{label} is in the future.").format(label=label))
     return day

@@ -14,7 +14,7 @@ from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import Document, Language, Region, Sex
 from field_app.errors import Problem, ValidationError
 from field_app.i18n import language, set_language
-from field_app.returnees.form import FIELDS, parse_returnee
+from field_app.returnees.form import FIELDS, REQUIRED, date_hint, parse_returnee, typed_date
 from field_app.returnees.service import localities_index
 
 NOW = dt.datetime(2025, 3, 10, 9, 30, tzinfo=dt.UTC)
@@ -106,7 +106,8 @@ BAD = [
     ("family_name", None),
     ("sex", "X"),
     ("sex", None),
-    ("birth_date", "15/06/1998"),
+    ("birth_date", "31/02/1998"),  # no such day
+    ("birth_date", "15/06/98"),  # the year in full, please
     ("birth_date", "2030-01-01"),  # in the future
     ("birth_date", "1890-01-01"),  # more than 120 years ago
     ("age", "twenty"),
@@ -293,3 +294,45 @@ def test_editing_keeps_identity_and_consent_date(places: dict[str, str]) -> None
     assert (edited.id, edited.created_at, edited.consent_keep_on) == (first.id, first.created_at, first.consent_keep_on)
     assert edited.age_recorded_on == first.age_recorded_on  # the same stated age keeps the day it was said
     assert edited.updated_at == later and edited.given_name == "Fatou"
+
+
+# --- dates typed the way the agent's language writes them ---------------------------------------------------------
+
+TYPED = {  # language → (how 25 March 1999 is typed, the hint, other ways people type it)
+    "fr": ("25/03/1999", "JJ/MM/AAAA", ["25.03.1999", "25-3-1999", "25 03 1999", " 25/3/1999 "]),
+    "en": ("03/25/1999", "MM/DD/YYYY", ["3/25/1999", "03.25.1999"]),
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"], indirect=True)
+def test_dates_typed_in_the_languages_order(places: dict[str, str], lang: str) -> None:
+    typed, hint, others = TYPED[lang]
+    assert typed_date(dt.date(1999, 3, 25)) == typed and date_hint() == hint
+    for written in [typed, *others, "1999-03-25"]:  # ISO too: files and the command line write it
+        assert parse(places, birth_date=written).birth_date == dt.date(1999, 3, 25), written
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"], indirect=True)
+@pytest.mark.parametrize("written", ["31/02/1999", "25/03/99", "1999/25/03", "25 mars 1999", "2024-13-01", "1/2"])
+def test_not_a_date_says_how_to_write_one(places: dict[str, str], lang: str, written: str) -> None:
+    [problem] = problems(places, birth_date=written)
+    typed, hint, _others = TYPED[lang]
+    assert problem.field == "birth_date"
+    assert hint in problem.message and typed in problem.message
+
+
+def test_day_and_month_are_not_swapped_in_french(places: dict[str, str]) -> None:
+    before = language()
+    set_language("fr")
+    try:
+        assert parse(places, return_date="02/11/2024").return_date == dt.date(2024, 11, 2)  # 2 November
+    finally:
+        set_language(before)
+
+
+def test_required_fields_are_the_ones_the_parser_requires(places: dict[str, str]) -> None:
+    """REQUIRED (what the screen marks) says the truth: leaving out any one of them is a problem on it."""
+    for name in REQUIRED:
+        assert name in {p.field for p in problems(places, **{name: ...})}, name
+    optional = set(FIELDS) - REQUIRED - {"age", "birth_date"}
+    parse(places, **{name: ... for name in optional})  # all the others may be left out together

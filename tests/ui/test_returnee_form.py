@@ -16,7 +16,8 @@ from field_app.storage.returnees import get_returnee, list_returnees
 from field_app.ui import routes
 from field_app.ui.viewmodels.returnee_form import LABELS, Outcome, ReturneeFormViewModel
 from field_app.ui.views.returnee_form import returnee_form_view
-from tests.ui.helpers import NavRecorder, button, by_key, fire, texts
+from tests.ui.conftest import NOW
+from tests.ui.helpers import NavRecorder, button, by_key, fire, labels, texts
 
 pytestmark = pytest.mark.usefixtures("english")
 Clock = Callable[[], dt.datetime]
@@ -137,3 +138,82 @@ def test_view_asks_is_this_the_same_person(
     fire(button(view, "Register"))
     fire(button(recorder.dialogs[0], "No, register as new"))
     assert len(list_returnees(db)) == 2 and recorder.went[-1] == routes.returnee(vm.saved_id or "")
+
+
+def test_required_fields_are_marked_for_eyes_and_ears(
+    db: sqlite_utils.Database, clock: Clock, recorder: NavRecorder
+) -> None:
+    view = returnee_form_view(ReturneeFormViewModel(db, clock), recorder.nav)
+    assert "Fields marked * are required." in texts(view)
+    for name in ("given_name", "family_name", "age"):
+        field = by_key(view, name, ft.TextField)
+        assert isinstance(field.label, ft.Text), name
+        assert field.label.value == f"{LABELS[name]} *" and field.label.semantics_label == f"{LABELS[name]}, required"
+    for name in ("phone", "trade_before"):
+        assert by_key(view, name, ft.TextField).label == LABELS[name]  # optional: no mark
+    assert "Sex, required" in labels(view) and "Region of return, required" in labels(view)
+    assert "Reads French" in labels(view) and "Reads French, required" not in labels(view)
+    consent = by_key(view, "consent", ft.Checkbox)
+    assert isinstance(consent.label, ft.Text) and consent.label.semantics_label == "The person agrees, required"
+
+
+def test_dates_are_typed_in_the_languages_order_or_picked(
+    db: sqlite_utils.Database, clock: Clock, recorder: NavRecorder
+) -> None:
+    vm = ReturneeFormViewModel(db, clock)
+    view = returnee_form_view(vm, recorder.nav)
+    back = by_key(view, "return_date", ft.TextField)
+    assert back.hint_text == "MM/DD/YYYY, or the calendar"  # English: the month first
+    fire(by_key(view, "return_date-calendar", ft.IconButton))
+    [picker] = recorder.dialogs
+    assert isinstance(picker, ft.DatePicker) and picker.last_date == NOW.date()
+    fire(picker, "change", value=dt.datetime(2024, 11, 2))  # what Flet's DatePicker gives
+    assert back.value == "11/02/2024" and vm.values["return_date"] == dt.date(2024, 11, 2)
+    fire(by_key(view, "age_mode", ft.Switch), "change", value=True)
+    birth = by_key(view, "birth_date", ft.TextField)
+    assert birth.visible and not by_key(view, "age", ft.TextField).visible
+    fire(birth, "change", value="3/25/1999")
+    fill(vm, given_name="Awa", family_name="Diarra", sex="F", region="kayes", consent=True)
+    assert vm.submit() is Outcome.SAVED and vm.saved_id
+    stored = get_returnee(db, vm.saved_id)
+    assert (stored.birth_date, stored.return_date) == (dt.date(1999, 3, 25), dt.date(2024, 11, 2))
+    edit = returnee_form_view(ReturneeFormViewModel(db, clock, stored.id), recorder.nav)
+    assert by_key(edit, "birth_date", ft.TextField).value == "03/25/1999"  # shown as typed here, not ISO
+
+
+def test_a_date_typed_badly_says_how_to_write_it(db: sqlite_utils.Database, clock: Clock) -> None:
+    vm = ReturneeFormViewModel(db, clock)
+    fill(vm, return_date="2024/11/02")
+    assert vm.submit() is Outcome.INVALID
+    assert vm.errors["return_date"] == "Not a date: write it as MM/DD/YYYY, e.g. 03/25/1999."
+
+
+def test_long_lists_are_folded_saying_what_they_hold(
+    db: sqlite_utils.Database, clock: Clock, recorder: NavRecorder, fatoumata: Returnee
+) -> None:
+    view = returnee_form_view(ReturneeFormViewModel(db, clock), recorder.nav)
+    for name in ("sectors", "documents", "vulnerabilities"):
+        section = by_key(view, f"{name}-section", ft.ExpansionTile)
+        assert section.expanded is False and texts(section.subtitle) == ["None chosen"]
+    documents = by_key(view, "documents-section", ft.ExpansionTile)
+    fire(by_key(documents, "id_card", ft.Chip), "select", selected=True)
+    fire(by_key(documents, "birth_certificate", ft.Chip), "select", selected=True)
+    assert texts(documents.subtitle) == ["2 chosen: identity card, birth certificate"]
+    edit = returnee_form_view(ReturneeFormViewModel(db, clock, fatoumata.id), recorder.nav)
+    assert by_key(edit, "documents-section", ft.ExpansionTile).expanded is True  # she holds one: open
+    assert by_key(edit, "vulnerabilities-section", ft.ExpansionTile).expanded is False
+
+
+def test_the_duplicate_warning_says_why_each_person_matched(
+    db: sqlite_utils.Database, clock: Clock, recorder: NavRecorder, fatoumata: Returnee
+) -> None:
+    vm = ReturneeFormViewModel(db, clock)
+    # the same name in the same region, eight years older: found whatever the age (issue 9)
+    fill(vm, given_name="Fatoumata", family_name="Traore", sex="F", age="30", region="kayes", consent=True)
+    view = returnee_form_view(vm, recorder.nav)
+    fire(button(view, "Register"))
+    [dialog] = recorder.dialogs
+    [row] = vm.duplicates
+    assert row.returnee_id == fatoumata.id and "same name, same region" in row.reasons
+    assert texts(by_key(dialog, f"why-{fatoumata.id}")) == [row.why]
+    assert row.why.startswith("Why: same name, same region")

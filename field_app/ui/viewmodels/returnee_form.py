@@ -1,13 +1,16 @@
 """State and logic of the returnee form: the fields, their choices, the checks, and search-before-create.
 
 The form keeps raw values exactly as `field_app.returnees.form.parse_returnee` reads them (text, codes, lists,
-True/False/None), so the screen and the command line are checked by the same code. Submitting never stores
-half-valid input: problems come back one per field; a valid new person is first compared with the people
-already registered here ("Is this the same person?") and only stored once the agent has answered.
+True/False/None, or a day from the date picker), so the screen and the command line are checked by the same
+code. Dates are shown and typed the way the agent's language writes them (25/03/1999 in French), or picked.
+Submitting never stores half-valid input: problems come back one per field; a valid new person is first compared
+with the people already registered here ("Is this the same person?", with why each one matched) and only stored
+once the agent has answered. `REQUIRED` says which fields the screen marks as required.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -17,8 +20,18 @@ import sqlite_utils
 from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import REGION_NAMES, RETURN_COUNTRIES
 from field_app.errors import ValidationError
-from field_app.i18n import N_, _
-from field_app.labels import DOCUMENTS, EDUCATION, LANGUAGES, SECTORS, SEX, VULNERABILITIES, country_name
+from field_app.i18n import N_, _, ngettext
+from field_app.labels import (
+    DOCUMENTS,
+    EDUCATION,
+    LANGUAGES,
+    SECTORS,
+    SEX,
+    VULNERABILITIES,
+    country_name,
+    duplicate_reason_label,
+)
+from field_app.returnees.form import REQUIRED, date_hint, read_date, typed_date
 from field_app.returnees.service import check_form, edit, find_duplicates, form_values, register
 from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock, Option, person_line, place_options
@@ -50,6 +63,8 @@ CONSENT_READ_OUT = N_(
 CONSENT_LABEL = N_("The person agrees")
 NOT_ASKED = "-"  # the "not asked" choice of a yes/no/unknown question, and "none chosen" in dropdowns
 MULTI = {"languages": LANGUAGES, "sectors": SECTORS, "documents": DOCUMENTS, "vulnerabilities": VULNERABILITIES}
+DATES = ("birth_date", "return_date")
+FOLDED = ("sectors", "documents", "vulnerabilities")  # long lists, often empty: shown folded, with what is chosen
 
 
 class Outcome(Enum):
@@ -60,9 +75,16 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class DuplicateRow:
+    """A person already registered who may be the one being registered: who, and why the check offered them."""
+
     returnee_id: str
     name: str
     detail: str
+    reasons: tuple[str, ...]  # in words, strongest first ("same phone number", "same name, same region")
+
+    @property
+    def why(self) -> str:
+        return _("Why: {reasons}").format(reasons=", ".join(self.reasons))
 
 
 def _options(table: dict[str, str]) -> list[Option]:
@@ -81,6 +103,9 @@ class ReturneeFormViewModel:
         self.age_mode = "age"  # "age" or "birth_date": which of the two the agent fills in
         if self.existing is not None:
             self.values.update(form_values(self.existing))
+            for name in DATES:  # stored as ISO: shown as the agent's language writes dates
+                if isinstance(self.values.get(name), str):
+                    self.values[name] = typed_date(read_date(self.values[name]))
             self.age_mode = "birth_date" if self.existing.birth_date else "age"
             if self.values.get("age") is not None:  # the age on the day it was recorded, as today's age
                 self.values["age"] = str(self.existing.age_on(clock().date()))
@@ -88,6 +113,11 @@ class ReturneeFormViewModel:
         self.summary = ""
         self.duplicates: list[DuplicateRow] = []
         self.saved_id: str | None = None
+
+    @property
+    def today(self) -> dt.date:
+        """Today, from the injected clock (the date pickers end on it)."""
+        return self._clock().date()
 
     @property
     def editing(self) -> bool:
@@ -119,6 +149,45 @@ class ReturneeFormViewModel:
 
     def multi_options(self, name: str) -> list[Option]:
         return _options(MULTI[name])
+
+    # -- what the screen says about a field ------------------------------------------------------------------
+    @staticmethod
+    def required(name: str) -> bool:
+        """Marked as required on screen (age and birth date: one of the two, whichever is shown)."""
+        return name in REQUIRED or name in ("age", "birth_date")
+
+    def chosen_text(self, name: str) -> str:
+        """What a folded list holds, e.g. "None chosen" or "2 chosen: Mechanics, Trade"."""
+        chosen = list(self.values.get(name) or [])
+        if not chosen:
+            return _("None chosen")
+        words = ", ".join(_(MULTI[name][code]) for code in chosen if code in MULTI[name])
+        return ngettext("{n} chosen: {words}", "{n} chosen: {words}", len(chosen)).format(n=len(chosen), words=words)
+
+    @staticmethod
+    def date_hint() -> str:
+        return date_hint()
+
+    def date_text(self, name: str) -> str:
+        """A date field's text: as typed, or the picked day written the way the agent's language writes it."""
+        value = self.values.get(name)
+        if isinstance(value, dt.date):
+            return typed_date(value)
+        return "" if value is None else str(value)
+
+    def date_value(self, name: str) -> dt.date | None:
+        """The day in a date field, for the date picker to open on (None when empty or not a date yet)."""
+        value = self.values.get(name)
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return read_date(value) if isinstance(value, str) and value.strip() else None
+        except ValueError:
+            return None
+
+    def set_date(self, name: str, day: dt.date) -> None:
+        """A day picked in the date picker (a datetime is read as its day)."""
+        self.set(name, day.date() if isinstance(day, dt.datetime) else day)
 
     # -- input ---------------------------------------------------------------------------------------------
     def set(self, name: str, value: Any) -> None:
@@ -178,7 +247,12 @@ class ReturneeFormViewModel:
             return Outcome.SAVED
         today = now.date()
         self.duplicates = [
-            DuplicateRow(d.returnee.id, d.returnee.full_name, person_line(d.returnee, today))
+            DuplicateRow(
+                d.returnee.id,
+                d.returnee.full_name,
+                person_line(d.returnee, today),
+                tuple(duplicate_reason_label(r) for r in d.reasons),
+            )
             for d in find_duplicates(self._db, candidate)
         ]
         if self.duplicates:

@@ -222,7 +222,7 @@ def touch(control: ft.Control) -> ft.Container:
 
 
 def checkbox(
-    label: str, value: bool, on_change: Callable[[Any], Any] | None, *, key: str | None = None
+    label: str | ft.Control, value: bool, on_change: Callable[[Any], Any] | None, *, key: str | None = None
 ) -> tuple[ft.Checkbox, ft.Control]:
     """A labelled checkbox and its 48 px target (put the second on screen, read the first)."""
     box = ft.Checkbox(label=label, value=value, on_change=on_change, key=key)
