@@ -339,6 +339,23 @@ def _people_v8(db: sqlite_utils.Database) -> None:
     backfill_keys(db)
 
 
+# Issue 9, directory search at scale (field_app.directory.search): the full-text index gains prefix indexes for
+# one to three letters (the search screen asks on every key, and a first letter matched every service by merging
+# the lists of all its words), the same rows under the same rowids (`service_offices.doc` points at them); the
+# organisations get their search order ("joinable first": not donor programmes, then by name) as an index, so
+# the first page of the directory reads a few organisations instead of every organisation's document.
+SEARCH_V13 = """
+ALTER TABLE services_fts RENAME TO services_fts_v1;
+CREATE VIRTUAL TABLE services_fts USING fts5(
+    service_id UNINDEXED, service, organization, places, details,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3'
+);
+INSERT INTO services_fts (rowid, service_id, service, organization, places, details)
+    SELECT rowid, service_id, service, organization, places, details FROM services_fts_v1;
+DROP TABLE services_fts_v1;
+CREATE INDEX organizations_search_order ON organizations(kind = 'donor_programme', name, id)
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
@@ -350,6 +367,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(8, "people", _people_v8),
     Migration(9, "referrals_open", _sql(REFERRALS_V9)),
     Migration(10, "directory_dates", _sql(DIRECTORY_DATES_V10)),
+    Migration(13, "search", _sql(SEARCH_V13)),
 )
 
 

@@ -1,4 +1,8 @@
-"""State and logic of the directory screen: a search box, a "near" place, and the matching services."""
+"""State and logic of the directory screen: a search box, a "near" place, and the matching services.
+
+With a clock, statuses are those of its day (a service past its stated end has ended); the search itself reads
+only the services it shows (field_app.directory.search), so it runs on every key typed.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ import sqlite_utils
 from field_app.directory.places import places
 from field_app.directory.search import resolve_place, search
 from field_app.errors import NotFound
-from field_app.i18n import _, format_km
+from field_app.i18n import _, format_km, format_number, ngettext
 from field_app.labels import PATHWAYS, label
+from field_app.ui.viewmodels.common import Clock
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,10 @@ class PlaceOption:
 class DirectoryViewModel:
     """Search the local directory as the user types; everything works offline."""
 
-    def __init__(self, db: sqlite_utils.Database, limit: int = 60):
+    def __init__(self, db: sqlite_utils.Database, limit: int = 60, *, clock: Clock | None = None):
         self._db = db
         self._limit = limit
+        self._clock = clock
         self.query = ""
         self.place_id: str | None = None
         self.rows: list[ServiceRow] = []
@@ -63,7 +69,8 @@ class DirectoryViewModel:
                 self.place_id = None
             else:
                 near = (place.latitude, place.longitude)
-        hits = search(self._db, self.query, near=near, limit=self._limit)
+        today = self._clock().date() if self._clock is not None else None
+        hits = search(self._db, self.query, near=near, limit=self._limit, today=today)
         self.rows = [
             ServiceRow(
                 service_id=h.service_id,
@@ -86,7 +93,7 @@ class DirectoryViewModel:
         self.status = (
             _("No service found.")
             if not self.rows
-            else _("{n} services").format(n=len(self.rows))
+            else ngettext("{n} service", "{n} services", len(self.rows)).format(n=format_number(len(self.rows)))
             if len(self.rows) < self._limit
             else _("First {n} services: refine the search").format(n=len(self.rows))
         )
