@@ -7,9 +7,9 @@ it), with the spellings that vary in Malian names (Coulibaly / Koulibaly / Kulib
 typos, middle names, swapped orders, shared family phones and ~2 referrals each. For each size it prints p50 and
 p95 in milliseconds of:
 
-- people search (`field_app.returnees.service.search_people`): a family name, a name start, two words, the end
-  of a phone, a slip code, and no text (the newest first) — against `naive_search_people` (read every person,
-  fold every name in Python, filter, sort, page);
+- people search (`field_app.returnees.service.search_people`): a family name, a name start, one letter (a fifth
+  of everyone matches), two words, the end of a phone, a slip code, and no text (the newest first) — against
+  `naive_search_people` (read every person, fold every name in Python, filter, sort, page);
 - the duplicate check (`field_app.returnees.service.find_duplicates`) for a new person who is someone already
   registered spelt another way, and for a stranger — against `naive_find_duplicates` (score every person with
   the same rules: what the check did before the pre-filter).
@@ -227,6 +227,7 @@ def bench(size: int, runs: int, tmp: Path) -> list[str]:
     searches = {
         "search 'traore'": "traore",
         "search 'fat'": "fat",
+        "search 'a' (many match)": "a",
         "search 'coul mou'": "coul mou",
         f"search phone end '{phone[-4:]}'": phone[-4:],
         "search slip code": code[:6].lower(),

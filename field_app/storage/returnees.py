@@ -130,6 +130,9 @@ def count_returnees(db: sqlite_utils.Database) -> int:
     return int(db.execute("SELECT count(*) FROM returnees").fetchone()[0])
 
 
+MANY = 300  # matches beyond which a page is read along the registration-order index
+
+
 def _matches_sql(*, names: str | None, tail: str | None, code: str | None) -> tuple[str, list[str]]:
     """The rowids of people matching any of: every word of `names` starting a word of their name (the full-text
     index); a phone ending in the digits reversed as `tail`; a referral whose slip code starts with `code`."""
@@ -170,12 +173,30 @@ def search_returnees(
     rowids = [r[0] for r in db.execute(found, params).fetchall()]
     if not rowids:
         return [], 0
-    page = db.execute(
-        "SELECT document FROM returnees WHERE rowid IN (SELECT value FROM json_each(?)) "
-        "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-        [json.dumps(rowids), int(limit), int(offset)],
-    ).fetchall()
-    return [Returnee.model_validate_json(r[0]) for r in page], len(rowids)
+    matched = json.dumps(rowids)
+    if len(rowids) <= MANY:  # a few: read their rows and sort them
+        page = db.execute(
+            "SELECT document FROM returnees WHERE rowid IN (SELECT value FROM json_each(?)) "
+            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            [matched, int(limit), int(offset)],
+        ).fetchall()
+        return [Returnee.model_validate_json(r[0]) for r in page], len(rowids)
+    # many ("a" matches a fifth of everyone): walk the registration-order index, which stops at the page's end,
+    # instead of reading and sorting every matching row (15 ms at 2,000 matches of 10,000 people; 1 ms this way)
+    order = [
+        r[0]
+        for r in db.execute(
+            "SELECT rowid FROM returnees INDEXED BY returnees_newest WHERE rowid IN (SELECT value FROM json_each(?)) "
+            "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            [matched, int(limit), int(offset)],
+        )
+    ]
+    docs = dict(
+        db.execute(
+            "SELECT rowid, document FROM returnees WHERE rowid IN (SELECT value FROM json_each(?))", [json.dumps(order)]
+        ).fetchall()
+    )
+    return [Returnee.model_validate_json(docs[k]) for k in order], len(rowids)
 
 
 def _candidate(row: tuple[Any, ...]) -> Candidate:
