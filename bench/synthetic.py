@@ -2,12 +2,15 @@
 
 The directory is made of real `Organization` models (about five services each) whose offices sit at real
 gazetteer localities, weighted towards Bamako and the region capitals as the real directory is. Eligibility,
-service areas (national and multi-region programmes without offices), statuses and fees vary the way the
-seed fiches do. It is loaded with the real `build_directory`, so benches and tests query the real schema.
+service areas (national and multi-region programmes without offices), statuses, stated periods (some over by
+`TODAY`) and fees (of several kinds, some priced by sex) vary the way the seed fiches do; service names are the
+fiches' trades, so sectors of interest match some and not others. It is loaded with the real `build_directory`,
+so benches and tests query the real schema.
 
 `naive_nearby` is the obvious implementation of the eligible-nearby query: read every service and office,
-compute every distance and verdict in Python, match the text filter in Python, sort. The benches compare
-against it and the equivalence tests check `field_app.directory.nearby` returns exactly what it returns.
+compute every distance, verdict, fee and match in Python, match the text filter in Python, sort by the ranking's
+key. `naive_partners` groups that by organisation, sorts the partners and cuts a page. The benches compare
+against them and the equivalence tests check `field_app.directory.nearby` returns exactly what they return.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import sqlite_utils
 
 from field_app.directory.build import build_directory
 from field_app.directory.dataset import GAZETTEER_FILE, Dataset, default_db_dir, load_localities
-from field_app.directory.nearby import Filters, NearbyHit
+from field_app.directory.nearby import PAGE_PARTNERS, Filters, NearbyHit, NearbyPage, Partner
 from field_app.domain.directory import (
     Contact,
     CostOption,
@@ -36,17 +39,29 @@ from field_app.domain.directory import (
     Service,
     ServiceArea,
     Source,
+    status_on,
 )
 from field_app.domain.eligibility import Profile, Status, assess
+from field_app.domain.fees import lowest_registration_fee
 from field_app.domain.geo import fold, haversine_km
+from field_app.domain.ranking import (
+    NO_INTERESTS,
+    Interests,
+    match,
+    partner_key,
+    service_key,
+    service_sectors,
+)
 from field_app.domain.vocabulary import (
     REGION_NAMES,
+    CostKind,
     CostUnit,
     Document,
     Education,
     OrganizationKind,
     Pathway,
     Region,
+    Sector,
     ServiceCategory,
     ServiceStatus,
     Sex,
@@ -225,14 +240,25 @@ class _Maker:
             out.append(
                 CostOption(
                     label=f"Frais {index + 1}",
+                    kind=rng.choices(list(CostKind), [50, 25, 10, 5, 10])[0],
                     amount=amount,
                     amount_max=top if top != amount else None,
                     unit=rng.choice(list(CostUnit)),
                     services=only,
+                    sex=rng.choices([None, Sex.F, Sex.M], [85, 8, 7])[0],  # priced by sex, as CFP Kayes is
                     text=f"{amount} FCFA",
                 )
             )
         return out
+
+    def period(self) -> tuple[dt.date | None, dt.date | None]:
+        """A project's stated period, for about one service in five: some ended before 2026, some not yet begun."""
+        rng = self.rng
+        if rng.random() >= 0.2:
+            return None, None
+        start = dt.date(rng.randint(2018, 2027), rng.randint(1, 12), 1)
+        end = start + dt.timedelta(days=rng.choice([365, 730, 1095, 1460]))
+        return (start, end) if rng.random() < 0.8 else (None, end)
 
     def organization(self, index: int, n_services: int) -> Organization:
         rng = self.rng
@@ -263,6 +289,7 @@ class _Maker:
                 if len(locations) > 1 and rng.random() < 0.3
                 else []
             )
+            start, end = self.period()
             services.append(
                 Service(
                     id=f"svc-{t_index + 1}",
@@ -270,6 +297,9 @@ class _Maker:
                     pathway=pathway,
                     category=category,
                     status=status,
+                    start_date=start,
+                    end_date=end,
+                    period_text=f"{start or ''} – {end or ''}" if start or end else None,
                     description=f"{name} à {town}: sessions de trois à neuf mois, pratique en atelier.",
                     locations=subset,
                     service_area=self.area(office_regions, required=False) if rng.random() < 0.1 else None,
@@ -319,6 +349,11 @@ def build_synthetic(path: Path, n_services: int, seed: int = 0) -> sqlite_utils.
     return db
 
 
+TODAY = dt.date(2026, 12, 2)  # the day the benches and tests ask on: some synthetic periods have ended by then
+TRADE_WORDS = ("mécanicien", "maçon", "soudeur", "couturière", "commerçant", "chauffeur", "cultivateur", "éleveur",
+               "gardien", "électricien", "coiffeuse", "menuisier", "cuisinier", None)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Query:
     """One eligible-nearby question, as an agent would ask it: a person, where they are, what they want."""
@@ -328,6 +363,8 @@ class Query:
     filters: Filters
     region: Region | None = None
     town: str = ""
+    interests: Interests = NO_INTERESTS
+    today: dt.date = TODAY
 
 
 def sample_profile(rng: random.Random, region: Region | None) -> Profile:
@@ -341,6 +378,16 @@ def sample_profile(rng: random.Random, region: Region | None) -> Profile:
     )
 
 
+def sample_interests(rng: random.Random) -> Interests:
+    """What the form usually holds: one or two sectors of interest (none for one person in five), a trade for
+    about half."""
+    sectors = (
+        frozenset(rng.sample(list(Sector), rng.choice([0, 1, 1, 1, 2, 2, 3]))) if rng.random() < 0.8 else frozenset()
+    )
+    trade = rng.choice(TRADE_WORDS) if rng.random() < 0.5 else None
+    return Interests(sectors, trade)
+
+
 def sample_queries(
     n: int,
     seed: int,
@@ -349,10 +396,11 @@ def sample_queries(
     localities: dict[str, Locality] | None = None,
     varied: bool = False,
 ) -> list[Query]:
-    """`n` reproducible questions at real towns (weighted like the offices: agents work where people are).
+    """`n` reproducible questions at real towns (weighted like the offices: agents work where people are), each
+    person with their sampled interests.
 
     `text` adds a search word; `varied` also varies pathway, free/eligible-only, radius (incl. all of Mali),
-    no point, another region and limits, for equivalence checks.
+    no point, another region and the day asked on, for equivalence checks.
     """
     rng = random.Random(seed)
     places = sorted((localities or gazetteer()).values(), key=lambda loc: loc.id)
@@ -361,9 +409,11 @@ def sample_queries(
     for _ in range(n):
         place = rng.choices(places, weights)[0]
         profile = sample_profile(rng, place.region if rng.random() < 0.9 else None)
+        interests = sample_interests(rng)
         near: tuple[float, float] | None = (place.latitude, place.longitude)
         filters = Filters(text=rng.choice(SEARCH_WORDS) if text else None)
         region = None
+        today = TODAY
         if varied:
             if rng.random() < 0.1:
                 near = None
@@ -375,7 +425,8 @@ def sample_queries(
                 radius_km=rng.choice([150.0, 150.0, 50.0, 300.0, 10.0, None]),
             )
             region = rng.choice([None, None, None, *Region])
-        out.append(Query(profile, near, filters, region, place.name))
+            today = rng.choice([TODAY, dt.date(2019, 6, 1), dt.date(2023, 1, 1)])
+        out.append(Query(profile, near, filters, region, place.name, interests, today))
     return out
 
 
@@ -396,7 +447,8 @@ class NaiveDirectory:
     def read(cls, db: sqlite_utils.Database) -> NaiveDirectory:
         services = db.execute(
             "SELECT s.id, s.organization_id, o.name, s.name, s.pathway, s.category, s.status, s.service_area, "
-            "s.eligibility, s.costs FROM services s JOIN organizations o ON o.id = s.organization_id"
+            "s.eligibility, s.costs, s.description, s.start_date, s.end_date "
+            "FROM services s JOIN organizations o ON o.id = s.organization_id"
         ).fetchall()
         offices: dict[str, list[tuple[float, float, str]]] = {}
         for sid, lat, lon, town in db.execute(
@@ -420,15 +472,19 @@ def naive_nearby(
     near: tuple[float, float] | None,
     filters: Filters | None = None,
     *,
+    today: dt.date = TODAY,
+    interests: Interests = NO_INTERESTS,
     region: Region | None = None,
     limit: int | None = 50,
 ) -> list[NearbyHit]:
-    """What `nearby` must return, computed the obvious way (parsed eligibility is memoised in `directory`)."""
+    """What `nearby` must return, computed the obvious way (parsed eligibility is memoised in `directory`): every
+    service read, measured, assessed and matched, then sorted by `ranking.service_key`."""
     filters = filters or Filters()
     region = region or profile.region
     words = fold(filters.text or "").split()
     hits = []
-    for sid, org_id, org, name, pathway, category, status, area_text, rules, costs_text in directory.services:
+    for row in directory.services:
+        sid, org_id, org, name, pathway, category, status, area_text, rules, costs_text, description, start, end = row
         if filters.pathway and pathway != filters.pathway:
             continue
         if words and not all(any(t.startswith(w) for t in directory.texts[sid]) for w in words):
@@ -459,16 +515,20 @@ def naive_nearby(
                 coverage = ", ".join(REGION_NAMES[r] for r in area.regions)
             else:
                 continue
-        costs = json.loads(costs_text)
-        amounts = [c["amount"] for c in costs if c.get("amount") is not None]
-        tops = [c.get("amount_max") or c["amount"] for c in costs if c.get("amount") is not None]
-        free = bool(tops) and max(tops) == 0
-        if filters.free_only and not free:
+        costs = [CostOption.model_validate(c) for c in json.loads(costs_text)]
+        fees = lowest_registration_fee(costs, service_id=sid, sex=profile.sex)
+        if filters.free_only and not fees.free:
             continue
         parsed = directory.eligibility.get(rules)
         if parsed is None:
             parsed = directory.eligibility[rules] = Eligibility.model_validate_json(rules)
-        verdict = assess(profile, parsed, ServiceStatus(status), area)
+        on_the_day = status_on(
+            ServiceStatus(status),
+            dt.date.fromisoformat(start) if start else None,
+            dt.date.fromisoformat(end) if end else None,
+            today,
+        )
+        verdict = assess(profile, parsed, on_the_day, area)
         if filters.eligible_only and verdict.status is Status.NOT_ELIGIBLE:
             continue
         hits.append(
@@ -480,21 +540,43 @@ def naive_nearby(
                 pathway=pathway,
                 category=category,
                 verdict=verdict,
+                match=match(service_sectors(name, description), interests),
                 distance_km=distance,
                 town=town,
                 coverage=coverage,
-                free=free,
-                fee_min=min(amounts) if amounts else None,
+                free=fees.free,
+                fee_min=fees.lowest,
             )
         )
     hits.sort(
-        key=lambda h: (
-            h.verdict.status,
-            h.distance_km is None,
-            h.distance_km or 0.0,
-            h.organization,
-            h.service,
-            h.service_id,
+        key=lambda h: service_key(
+            h.verdict.status, h.match.rank, h.distance_km, h.organization, h.service, h.service_id
         )
     )
     return hits[:limit] if limit else hits
+
+
+def naive_partners(
+    directory: NaiveDirectory,
+    profile: Profile,
+    near: tuple[float, float] | None,
+    filters: Filters | None = None,
+    *,
+    today: dt.date = TODAY,
+    interests: Interests = NO_INTERESTS,
+    region: Region | None = None,
+    offset: int = 0,
+    limit: int | None = PAGE_PARTNERS,
+) -> NearbyPage:
+    """What `nearby_partners` must return: every matching service found by `naive_nearby`, grouped by
+    organisation, partners sorted by `ranking.partner_key` over all their services, then the page cut out."""
+    hits = naive_nearby(directory, profile, near, filters, today=today, interests=interests, region=region, limit=None)
+    groups: dict[str, list[NearbyHit]] = {}
+    for hit in hits:  # already in service order: each card's services best first
+        groups.setdefault(hit.organization_id, []).append(hit)
+    partners = sorted(
+        (Partner(org_id, services[0].organization, tuple(services)) for org_id, services in groups.items()),
+        key=lambda p: partner_key([h.key for h in p.services], p.organization_id),
+    )
+    end = offset + limit if limit else None
+    return NearbyPage(tuple(partners[offset:end]), offset, total_partners=len(partners), total_services=len(hits))

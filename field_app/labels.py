@@ -10,10 +10,11 @@ from babel import Locale
 
 from field_app.domain.duplicates import DuplicateReason
 from field_app.domain.eligibility import Reason, Status
+from field_app.domain.ranking import Match, MatchKind
 from field_app.domain.referrals import DeclineReason, EventKind, Outcome, ReferralStatus
 from field_app.domain.vocabulary import REGION_NAMES, Region
 from field_app.domain.workflow import Issue, MoveProblem
-from field_app.i18n import BABEL_LOCALES, N_, _, language
+from field_app.i18n import BABEL_LOCALES, N_, _, format_number, language, ngettext
 
 SEX = {"F": N_("Woman"), "M": N_("Man")}
 
@@ -325,3 +326,32 @@ def reason_message(reason: Reason) -> str:
 def pending_words(n: int) -> str:
     """How many changes wait on this phone for the hub, in words."""
     return _("Nothing waiting to be sent") if n == 0 else _("{n} waiting to be sent").format(n=n)
+
+
+# Why a service ranks where it does beside its verdict (field_app.domain.ranking.MatchKind).
+MATCH_KINDS = {
+    MatchKind.SECTOR_OF_INTEREST: N_("sector of interest"),
+    MatchKind.TRADE: N_("trade before leaving"),
+    MatchKind.NONE: N_("no interest matched"),
+}
+
+
+def match_message(found: Match, *, with_term: bool = True) -> str:
+    """How a service matches the person, e.g. "Mechanics, a sector of interest (“Mécanique”)"; `with_term`
+    adds the service's own words that showed the sector."""
+    sector = label(SECTORS, found.sector.value) if found.sector else ""
+    if found.kind is MatchKind.SECTOR_OF_INTEREST:
+        text = _("{sector}, a sector of interest").format(sector=sector)
+    elif found.kind is MatchKind.TRADE:
+        text = _("{sector}, like the trade “{trade}”").format(sector=sector, trade=found.trade_term or "")
+    else:
+        return _(MATCH_KINDS[MatchKind.NONE])
+    return _("{match} (“{term}”)").format(match=text, term=found.term) if with_term and found.term else text
+
+
+def partners_and_services(partners: int, services: int) -> str:
+    """The count line, e.g. "12 partners, 34 services": each noun in its plural form, never "1 services"."""
+    return _("{partners}, {services}").format(
+        partners=ngettext("{n} partner", "{n} partners", partners).format(n=format_number(partners)),
+        services=ngettext("{n} service", "{n} services", services).format(n=format_number(services)),
+    )

@@ -145,19 +145,59 @@ def test_a_likely_duplicate_is_refused_unless_forced(data_dir: Path, tmp_path: P
 
 # --- eligible ----------------------------------------------------------------------------------------------------
 
+MATCH_ORDER = {"sector_of_interest": 0, "trade": 1, "none": 2}
+
+
+def eligible_json(data_dir: Path, *args: str) -> list[dict[str, Any]]:
+    result = cli(data_dir, "eligible", *args, "--json")
+    assert result.returncode == 0, result.stderr
+    value = json.loads(result.stdout)
+    assert isinstance(value, list)
+    return value
+
+
+def service_order(h: dict[str, Any]) -> tuple[int, int, bool, float]:
+    return (
+        VERDICT_ORDER[h["status"]],
+        MATCH_ORDER[h["match"]["code"]],
+        h["distance_km"] is None,
+        h["distance_km"] or 0,
+    )
+
+
+def assert_ranked(hits: list[dict[str, Any]]) -> list[str]:
+    """The items come one partner after another (partner_rank 1, 2, …), each partner's services best first, and
+    the partners in the order the issue asks for, recomputed here from the items: best verdict, then the best
+    match among what the person can join, then that service's distance. Returns the partners in order."""
+    partners: list[str] = []
+    for h in hits:
+        if not partners or partners[-1] != h["organization_id"]:
+            assert h["organization_id"] not in partners, "a partner's services come together"
+            partners.append(h["organization_id"])
+        assert h["partner_rank"] == len(partners) and h["service_id"].startswith(h["organization_id"] + "/")
+    groups = [[h for h in hits if h["organization_id"] == o] for o in partners]
+    keys = []
+    for services in groups:
+        assert [service_order(h) for h in services] == sorted(service_order(h) for h in services)
+        joinable = [h for h in services if h["status"] != "not_eligible"] or services
+        best = min(service_order(h) for h in joinable)[1:]
+        keys.append((min(VERDICT_ORDER[h["status"]] for h in services), *best))
+    assert keys == sorted(keys)
+    return partners
+
 
 def test_eligible_near_kayes_json(data_dir: Path, tmp_path: Path) -> None:
     profile = {"age": 25, "sex": "M", "region": "kayes", "documents": ["birth_certificate"]}
     path = write_json(tmp_path / "profile.json", profile)
-    result = cli(data_dir, "eligible", "--profile", path, "--near-place", "Kayes", "--limit", "0", "--json")
-    assert result.returncode == 0, result.stderr
-    hits = json.loads(result.stdout)
+    hits = eligible_json(data_dir, "--profile", path, "--near-place", "Kayes", "--limit", "0")
     assert len(hits) > 50  # --limit 0: all of them
-    keys = {"service_id", "organization", "service", "pathway", "status", "reasons", "distance_km"}
-    assert all(keys <= set(h) for h in hits)
+    keys = {"service_id", "organization_id", "organization", "service", "pathway", "status", "reasons", "match"}
+    assert all(keys | {"distance_km", "partner_rank"} <= set(h) for h in hits)
     assert {h["status"] for h in hits} == set(VERDICT_ORDER)
-    order = [(VERDICT_ORDER[h["status"]], h["distance_km"] is None, h["distance_km"] or 0.0) for h in hits]
-    assert order == sorted(order)
+    partners = assert_ranked(hits)
+    assert len(partners) > 10 and len(partners) < len(hits)  # grouped: several services per partner
+    assert all(h["match"] == {"code": "none", "sector": None, "term": None, "trade": None,
+                              "message": "no interest matched"} for h in hits)  # fmt: skip
     assert all(h["distance_km"] is None or h["distance_km"] <= 150 for h in hits)
     assert all(h["distance_km"] is not None or h["coverage"] for h in hits)
     reasons = [r for h in hits for r in h["reasons"]]
@@ -165,8 +205,63 @@ def test_eligible_near_kayes_json(data_dir: Path, tmp_path: Path) -> None:
     assert all(h["reasons"] == [] for h in hits if h["status"] == "eligible")
     assert all(h["reasons"] for h in hits if h["status"] != "eligible")
     # without a place, the point is the capital of the profile's region: the same answer
-    default = cli(data_dir, "eligible", "--profile", path, "--limit", "0", "--json")
-    assert json.loads(default.stdout) == hits
+    assert eligible_json(data_dir, "--profile", path, "--limit", "0") == hits
+
+
+def test_a_man_interested_in_mechanics_sees_the_mechanics_trainings_first(data_dir: Path, tmp_path: Path) -> None:
+    """Kayes, 25, no papers, interested in mechanics: the Atelier-École (mechanics courses he can join) and IFPI
+    (Mécanique auto if he brings a diploma) come before every partner with nothing in mechanics."""
+    man = {"age": 25, "sex": "M", "region": "kayes", "sectors": ["mechanics"]}
+    hits = eligible_json(data_dir, "--profile", write_json(tmp_path / "m.json", man), "--limit", "0")
+    partners = assert_ranked(hits)
+    assert partners[:2] == ["atelier-ecole-kayes", "ifpi-kayes"]
+    by_id = {h["service_id"]: h for h in hits}
+    auto = by_id["ifpi-kayes/mecanique-auto"]
+    assert auto["status"] == "eligible_if" and auto["match"]["code"] == "sector_of_interest"
+    assert auto["match"]["sector"] == "mechanics" and auto["match"]["term"] == "Mécanique"
+    assert "Mechanics" in auto["match"]["message"]
+    assert by_id["ifpi-kayes/electromenager"]["match"]["code"] == "none"
+    # the trade before leaving counts too, after the sectors of interest
+    trade = eligible_json(data_dir, "--profile", write_json(tmp_path / "t.json", {**man, "sectors": []}),
+                          "--trade", "mécanicien", "--limit", "0")  # fmt: skip
+    assert assert_ranked(trade)[:2] == ["atelier-ecole-kayes", "ifpi-kayes"]
+    assert {h["service_id"]: h for h in trade}["ifpi-kayes/mecanique-auto"]["match"]["trade"] == "mécanicien"
+    # --sector overrides the profile's: farming instead, and IFPI is no longer second
+    sewing = eligible_json(data_dir, "--profile", write_json(tmp_path / "s.json", man), "--sector", "agriculture",
+                           "--limit", "0")  # fmt: skip
+    assert assert_ranked(sewing)[1] != "ifpi-kayes"
+    assert {h["match"]["sector"] for h in sewing if h["match"]["code"] != "none"} == {"agriculture"}
+
+
+def test_pages_of_partners_follow_each_other_and_say_how_many(data_dir: Path, tmp_path: Path) -> None:
+    path = write_json(tmp_path / "p.json", {"age": 30, "sex": "M", "region": "kayes", "sectors": ["mechanics"]})
+    whole = eligible_json(data_dir, "--profile", path, "--limit", "0")
+    partners = len({h["organization_id"] for h in whole})
+    pages = []
+    for page in range(1, 100):
+        hits = eligible_json(data_dir, "--profile", path, "--limit", "4", "--page", str(page))
+        if not hits:
+            break
+        assert len({h["organization_id"] for h in hits}) == min(4, partners - 4 * (page - 1))
+        pages += hits
+    assert pages == whole and page == -(-partners // 4) + 1
+    first = cli(data_dir, "eligible", "--profile", path, "--limit", "4").stdout.splitlines()
+    assert first[1] == f"{partners} partners, {len(whole)} services; partners 1–4:"
+    assert first[-1] == "More: --page 2"
+    assert first[3].startswith("1. Atelier École de Kayes [atelier-ecole-kayes]")
+    assert first[4].startswith("   Why here: ") and "Mechanics, a sector of interest" in first[4]
+    last = cli(data_dir, "eligible", "--profile", path, "--limit", "4", "--page", str(page - 1)).stdout
+    assert "More:" not in last
+    beyond = cli(data_dir, "eligible", "--profile", path, "--limit", "4", "--page", str(page))
+    assert beyond.returncode == 0 and "No partner on this page." in beyond.stdout
+    french = cli(data_dir, "eligible", "--profile", path, "--limit", "1", env={"FIELD_APP_LANG": "fr"})
+    assert f"{partners} partenaires, {len(whole)} services ; partenaires 1–1 :" in french.stdout
+    bad_page = cli(data_dir, "eligible", "--profile", path, "--page", "0")
+    assert bad_page.returncode == 1 and bad_page.stderr.startswith("--page: ")
+    assert cli(data_dir, "eligible", "--profile", path, "--sector", "astronaut").returncode == 2
+    bad = write_json(tmp_path / "b.json", {"age": 30, "sex": "M", "region": "kayes", "sectors": ["astronaut"]})
+    refused = cli(data_dir, "eligible", "--profile", bad)
+    assert refused.returncode == 1 and refused.stderr.startswith("sectors: ")
 
 
 def test_a_profile_too_young_is_not_eligible_where_there_is_a_minimum_age(data_dir: Path, tmp_path: Path) -> None:

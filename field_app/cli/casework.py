@@ -17,13 +17,14 @@ from typing import Any
 import sqlite_utils
 
 from field_app.cli.common import data_dir_arg
-from field_app.directory.nearby import DEFAULT_RADIUS_KM, Filters, NearbyHit, nearby
+from field_app.directory.nearby import DEFAULT_RADIUS_KM, PAGE_PARTNERS, Filters, NearbyHit, Partner, nearby_partners
 from field_app.directory.search import Place, resolve_place
 from field_app.directory.store import open_directory
 from field_app.domain.eligibility import Profile
 from field_app.domain.geo import parse_lat_lon
+from field_app.domain.ranking import Interests
 from field_app.domain.returnees import Returnee
-from field_app.domain.vocabulary import REGION_NAMES, Pathway
+from field_app.domain.vocabulary import REGION_NAMES, Pathway, Sector
 from field_app.errors import AlreadyReferred, Problem, ValidationError
 from field_app.i18n import _, format_date, format_km, format_number, labelled, ngettext
 from field_app.labels import (
@@ -32,12 +33,15 @@ from field_app.labels import (
     VERDICTS,
     duplicate_reason_label,
     label,
+    match_message,
+    partners_and_services,
     reason_message,
     region_name,
 )
 from field_app.referrals.service import cancel, refer, referral_page
 from field_app.referrals.slip import make_slip, sms_cost
 from field_app.returnees import service as returnees_service
+from field_app.returnees.form import InvalidField, parse_codes, parse_text
 from field_app.returnees.profile import parse_profile
 from field_app.returnees.service import check_form, find_duplicates, register
 from field_app.storage.paths import resolve_data_dir
@@ -76,11 +80,14 @@ def add_parsers(sub: Any) -> None:
 
     eligible = sub.add_parser(
         "eligible",
-        help=_("services near a place, with a person's verdict, best first"),
+        help=_("partners near a place with their services and a person's verdict, best first"),
         description=_(
-            "Services near a place with this person's verdict: eligible, eligible if…, not eligible; then nearest "
-            "first. Without --near or --near-place the point is the capital of the profile's region (for "
-            "--returnee: their place of return, else their region's capital)."
+            "Partners near a place, one per partner with its services and this person's verdict on each: ranked "
+            "by verdict (eligible, eligible if…, not eligible), then by match with the person's sectors of "
+            "interest and trade before leaving, then nearest first; a partner ranks where its best service does. "
+            "Without --near or --near-place the point is the capital of the profile's region (for --returnee: "
+            "their place of return, else their region's capital). --json lists the services of the page's "
+            "partners in the same order."
         ),
     )
     who = eligible.add_mutually_exclusive_group(required=True)
@@ -100,7 +107,22 @@ def add_parsers(sub: Any) -> None:
         metavar="KM",
         help=_("distance limit in km (default {km}; 0 for all of Mali)").format(km=int(DEFAULT_RADIUS_KM)),
     )
-    eligible.add_argument("--limit", type=int, default=50, metavar="N", help=_("at most this many services (0: all)"))
+    eligible.add_argument(
+        "--sector",
+        action="append",
+        choices=[s.value for s in Sector],
+        metavar="SECTOR",
+        help=_("a sector of interest (repeatable; default: the returnee's or the profile's)"),
+    )
+    eligible.add_argument("--trade", metavar="TEXT", help=_("the trade before leaving (default: the returnee's)"))
+    eligible.add_argument(
+        "--limit",
+        type=int,
+        default=PAGE_PARTNERS,
+        metavar="N",
+        help=_("at most this many partners per page (default {n}; 0: all)").format(n=PAGE_PARTNERS),
+    )
+    eligible.add_argument("--page", type=int, default=1, metavar="P", help=_("which page of partners (from 1)"))
     _json_flag(eligible)
     data_dir_arg(eligible)
 
@@ -234,16 +256,33 @@ def _returnee_show(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
 # --- eligible services nearby ------------------------------------------------------------------------------------
 
 
+def _interests(args: argparse.Namespace, sectors: list[Sector], trade: str | None) -> Interests:
+    """The person's interests: --sector and --trade when given, else what the record or profile holds."""
+    chosen = [Sector(s) for s in args.sector] if args.sector else sectors
+    return Interests(frozenset(chosen), args.trade if args.trade is not None else trade)
+
+
 def _eligible(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
     today = _now().date()
     place: Place | None = None
+    if args.page < 1:
+        raise ValidationError([Problem("--page", _("must be 1 or more."))])
     if args.returnee:
         returnee = returnees_service.get(db, args.returnee)
         profile = returnee.profile(today)
+        interests = _interests(args, list(returnee.sectors), returnee.trade_before)
         if returnee.locality:
             place = resolve_place(db, returnee.locality)
     else:
-        profile = parse_profile(_read_object(args.profile, "--profile"), today=today)
+        data = _read_object(args.profile, "--profile")
+        sectors, trade = data.pop("sectors", None), data.pop("trade_before", None)
+        try:
+            wanted = parse_codes(Sector, sectors, _("Sectors of interest"))
+            trade = parse_text(trade, _("Trade before leaving"), required=False, max_length=120)
+        except InvalidField as exc:
+            raise ValidationError([Problem("sectors" if sectors is not None else "trade_before", str(exc))]) from None
+        profile = parse_profile(data, today=today)
+        interests = _interests(args, wanted, trade)
     near, where = _point(db, args, profile, place)
     filters = Filters(
         pathway=args.pathway,
@@ -252,23 +291,57 @@ def _eligible(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
         eligible_only=args.eligible_only,
         radius_km=args.radius if args.radius > 0 else None,
     )
-    hits = nearby(db, profile, near, filters, limit=args.limit if args.limit > 0 else None)
+    limit = args.limit if args.limit > 0 else None
+    offset = (args.page - 1) * limit if limit else 0
+    page = nearby_partners(db, profile, near, filters, today=today, interests=interests, offset=offset, limit=limit)
     if args.json:
-        _print_json([_hit_json(h) for h in hits])
+        _print_json(
+            [
+                _hit_json(hit, rank)
+                for rank, partner in enumerate(page.partners, page.offset + 1)
+                for hit in partner.services
+            ]
+        )
         return 0
     if filters.radius_km is None:
         print(_("Around {place}, all of Mali:").format(place=where))
     else:
         print(_("Around {place}, within {distance}:").format(place=where, distance=format_km(filters.radius_km)))
-    if not hits:
-        print(_("No service found."))
-    for hit in hits:
-        verdict = _(VERDICTS[hit.verdict.status])
-        first = reason_message(hit.verdict.reasons[0]) if hit.verdict.reasons else ""
-        print(f"{verdict:<16} {_distance(hit):>12}  {hit.organization} · {hit.service}  [{hit.service_id}]")
-        if first:
-            print(f"{'':<16} {'':>12}  {first}")
+    if not page.partners:
+        print(_("No service found.") if page.total_partners == 0 else _("No partner on this page."))
+        return 0
+    print(
+        _("{count}; partners {first}–{last}:").format(
+            count=partners_and_services(page.total_partners, page.total_services),
+            first=page.offset + 1,
+            last=page.next_offset,
+        )
+    )
+    for rank, partner in enumerate(page.partners, page.offset + 1):
+        print()
+        print(f"{rank}. {partner.organization} [{partner.organization_id}]")
+        print("   " + labelled(_("Why here"), _why(partner, interests)))
+        for hit in partner.services:
+            verdict = _(VERDICTS[hit.verdict.status])
+            first = reason_message(hit.verdict.reasons[0]) if hit.verdict.reasons else ""
+            print(f"{verdict:<16} {_distance(hit):>12}  {hit.organization} · {hit.service}  [{hit.service_id}]")
+            if first:
+                print(f"{'':<16} {'':>12}  {first}")
+    if page.more:
+        print()
+        print(_("More: --page {page}").format(page=args.page + 1))
     return 0
+
+
+def _why(partner: Partner, interests: Interests) -> str:
+    """Why a partner ranks where it does: its best service's verdict, match (when the person has interests) and
+    distance."""
+    best = partner.best
+    parts = [f"{best.service}: {_(VERDICTS[best.verdict.status])}"]
+    if interests.any:
+        parts.append(match_message(best.match))
+    parts.append(_distance(best))
+    return " · ".join(p for p in parts if p)
 
 
 def _point(
@@ -297,16 +370,25 @@ def _distance(hit: NearbyHit) -> str:
     return _("national") if hit.coverage == "national" else (hit.coverage or "")
 
 
-def _hit_json(hit: NearbyHit) -> dict[str, Any]:
+def _hit_json(hit: NearbyHit, partner_rank: int) -> dict[str, Any]:
     return {
         "service_id": hit.service_id,
+        "organization_id": hit.organization_id,
         "organization": hit.organization,
+        "partner_rank": partner_rank,
         "service": hit.service,
         "pathway": hit.pathway,
         "status": hit.verdict.status.code,
         "reasons": [
             {"code": r.code, "message": reason_message(r), "params": dict(r.params)} for r in hit.verdict.reasons
         ],
+        "match": {
+            "code": hit.match.kind.value,
+            "sector": hit.match.sector.value if hit.match.sector else None,
+            "term": hit.match.term,
+            "trade": hit.match.trade_term,
+            "message": match_message(hit.match),
+        },
         "distance_km": hit.distance_km,
         "town": hit.town,
         "coverage": hit.coverage,

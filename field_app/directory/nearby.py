@@ -1,42 +1,73 @@
-"""Eligible partners nearby: the services around a point, each with this person's verdict, best first.
+"""Eligible partners nearby: one card per partner with its services that match, each with this person's verdict,
+ranked and paged, never cut silently.
 
-Order: verdict (eligible, eligible if…, not eligible), then distance to the nearest office (to 0.1 km; services
-without an office after those with one), then organisation, service name and id. Services with no office of
-their own (programmes covering named regions or all of Mali) are listed when they cover the region in
-question, marked "national" or with their regions. Works entirely on the local database.
+**What matches.** Every service with an office within the radius of the point (or anywhere, `radius_km=None`),
+plus the services without an office (programmes) that cover the region in question (default: the person's),
+marked "national" or with their regions; then the filters (pathway, a word searched like the directory search,
+free only, eligible only). No point: every service with an office, and the programmes covering the region, with
+no distance. Ended services (recorded so, or past the end date the source gives, on `today`) are never eligible.
 
-Why it is fast (bench/nearby.py; at 10,000 services p95 under 2 ms with the default filters, under 5 ms with
-a text filter): candidates are met in their final order within each verdict, so the query stops as soon as
-`limit` of them are eligible, since nothing met later can rank higher, and reads the services it returns and
-about as many more, by primary key. Without text, offices are visited by distinct position, nearest first
-(positions are gazetteer places, a hundred or so, bounded by a box on `locations_position`), the services at one
-position coming from `service_offices_position` already in name order; services without an office come from
-`service_coverage` by region, in name order. A text filter matching few services leads from the full-text
-index to their offices (`doc`). Without a position, `service_offices_name` walks the directory by name. A rule
-set is assessed once per query. Migration 3 creates these tables; `build_directory` keeps them in step.
+**Order** (`field_app.domain.ranking`): services by verdict (eligible, eligible if…, not eligible), then match
+with the person's interests (a sector of interest, else the trade before leaving, else none), then services
+with an office first, nearest first (to 0.1 km), then organisation, service and id. A partner ranks where its
+best service does, and carries every service of it that matched. `nearby` gives services in that order;
+`nearby_partners` gives one page of partners with the whole count ("12 partners, 34 services"), so a screen can
+say how many there are and offer the next page.
+
+**Why it is fast** (bench/nearby.py: at 10,000 services p95 under 5 ms for a page of partners). The directory's
+shape — where every office is, which services are at each position in name order, what sectors each service
+speaks of, who covers which region — is read once into memory (`_Index`) and kept until the directory changes
+(migration 12's token, which triggers change on every write to services, organisations and places: a sync, an
+office's edit or a build). A query then reads nothing from the database but the full-text index for a word:
+ - the count of what matched is a union of per-position sets (no verdicts needed unless "free only" or
+   "eligible only" asks for them, which assess everything in reach);
+ - the ranking walks candidates in their final order within each verdict — services matching a sector of
+   interest nearest first, then those matching the trade, then the rest, each walk position by position
+   outwards — and stops as soon as enough partners have an eligible service, since nothing met later can rank
+   before them. Only the services walked are assessed (a rule set once per query), and then the page's own
+   partners' other services, to fill their cards.
 """
 
 from __future__ import annotations
 
-import contextlib
+import bisect
+import datetime as dt
 import heapq
 import itertools
 import json
 import math
-from collections.abc import Generator, Iterable, Sequence
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
 
 import sqlite_utils
 
 from field_app.directory.search import fts_query
-from field_app.domain.directory import Eligibility, ServiceArea
+from field_app.domain.directory import CostOption, Eligibility, ServiceArea, status_on
 from field_app.domain.eligibility import Profile, Status, Verdict, assess
+from field_app.domain.fees import FeeSummary, lowest_registration_fee
 from field_app.domain.geo import EARTH_RADIUS_KM, haversine_km
-from field_app.domain.vocabulary import REGION_NAMES, Region, ServiceStatus
+from field_app.domain.ranking import (
+    NO_INTERESTS,
+    NO_MATCH,
+    Interests,
+    Match,
+    PartnerKey,
+    ServiceKey,
+    match,
+    match_rank,
+    partner_key,
+    partner_reasons,
+    sector_mask,
+    service_key,
+    service_sectors,
+    sort_name,
+)
+from field_app.domain.vocabulary import REGION_NAMES, Region, Sector, ServiceStatus, Sex
 
 DEFAULT_RADIUS_KM = 150.0
+PAGE_PARTNERS = 10  # partners per page on the screen
 
 
 @dataclass(frozen=True)
@@ -57,11 +88,65 @@ class NearbyHit:
     pathway: str
     category: str
     verdict: Verdict
+    match: Match  # why it ranks where it does beside its verdict: a sector of interest, the trade, or none
     distance_km: float | None  # to the nearest office; None when the service has no office
     town: str | None
     coverage: str | None  # "national", or region names, for services without an office
-    free: bool
-    fee_min: int | None  # lowest fee in FCFA when the source gives one
+    free: bool  # every fee stated for this person is 0 FCFA
+    fee_min: int | None  # the lowest registration fee asked of this person in FCFA, when the source gives one
+
+    @cached_property
+    def key(self) -> ServiceKey:
+        return service_key(
+            self.verdict.status, self.match.rank, self.distance_km, self.organization, self.service, self.service_id
+        )
+
+
+@dataclass(frozen=True)
+class Partner:
+    """One card: an organisation and its services that matched, best first (it ranks where the first does)."""
+
+    organization_id: str
+    organization: str
+    services: tuple[NearbyHit, ...]
+
+    @property
+    def best(self) -> NearbyHit:
+        return self.services[0]
+
+    @property
+    def key(self) -> PartnerKey:
+        return partner_key([h.key for h in self.services], self.organization_id)
+
+    @property
+    def reasons(self) -> tuple[NearbyHit, NearbyHit]:
+        """(the service with its best verdict, the one whose match and distance place it): often the same."""
+        best, reason = partner_reasons([h.key for h in self.services])
+        return self.services[best], self.services[reason]
+
+    @property
+    def nearest(self) -> NearbyHit:
+        """The service at its nearest office (the best one when none has an office)."""
+        placed = [h for h in self.services if h.distance_km is not None]
+        return min(placed, key=lambda h: h.distance_km or 0.0) if placed else self.best
+
+
+@dataclass(frozen=True)
+class NearbyPage:
+    """Partners `offset`… of the whole ranked list, and how many partners and services matched in all."""
+
+    partners: tuple[Partner, ...]
+    offset: int
+    total_partners: int
+    total_services: int
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + len(self.partners)
+
+    @property
+    def more(self) -> bool:
+        return self.next_offset < self.total_partners
 
 
 def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
@@ -78,113 +163,35 @@ def bounding_box(lat: float, lon: float, radius_km: float) -> tuple[float, float
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _eligibility(text: str) -> Eligibility:
     return Eligibility.model_validate_json(text)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _area(text: str | None) -> ServiceArea | None:
     return ServiceArea.model_validate_json(text) if text else None
 
 
-@lru_cache(maxsize=4096)
-def _fees(text: str) -> tuple[bool, int | None]:
-    """(free, lowest fee) from a costs column: free when every cost option stated is 0 FCFA."""
-    costs = json.loads(text)
-    amounts = [c["amount"] for c in costs if c.get("amount") is not None]
-    tops = [c.get("amount_max") or c["amount"] for c in costs if c.get("amount") is not None]
-    return (bool(tops) and max(tops) == 0, min(amounts) if amounts else None)
+@lru_cache(maxsize=65536)
+def _costs(text: str) -> tuple[CostOption, ...]:
+    return tuple(CostOption.model_validate(c) for c in json.loads(text))
 
 
-# A candidate, met in final order within its verdict: (service id, its nearest office or None, distance to it
-# rounded to 0.1 km or None, whether it has an office at all).
-_Candidate = tuple[str, str | None, float | None, bool]
-_FEW_MATCHES = 5000  # a text filter matching at most this many services: start from them, not from the offices
-_MATCHED = "SELECT rowid FROM services_fts WHERE services_fts MATCH ?"
-_SERVICE = (
-    "SELECT s.id, s.organization_id, o.name, s.name, s.pathway, s.category, s.status, s.service_area, "
-    "s.eligibility, s.costs FROM services s JOIN organizations o ON o.id = s.organization_id "
-    "WHERE s.id IN (SELECT value FROM json_each(?))"
-)
-_TOWNS = (
-    "SELECT l.id, loc.name FROM locations l JOIN localities loc ON loc.id = l.locality_id "
-    "WHERE l.id IN (SELECT value FROM json_each(?))"
-)
+@lru_cache(maxsize=262144)
+def _fees(text: str, service_id: str, sex: Sex | None) -> FeeSummary:
+    """The "From X F" summary for one service and one sex (`field_app.domain.fees`)."""
+    return lowest_registration_fee(_costs(text), service_id=service_id, sex=sex)
 
 
-@dataclass
-class _Collector:
-    """Assesses candidates met in final order (within a verdict) and keeps the hits; knows when to stop."""
+@lru_cache(maxsize=262144)
+def _match(name: str, description: str | None, interests: Interests) -> Match:
+    return match(service_sectors(name, description), interests)
 
-    profile: Profile
-    filters: Filters
-    limit: int | None
-    hits: list[NearbyHit] = field(default_factory=list)
-    eligible: int = 0
-    verdicts: dict[tuple[str, str, str | None], Verdict] = field(default_factory=dict)
 
-    @property
-    def full(self) -> bool:
-        """True once `limit` services are eligible: every candidate met later ranks after them."""
-        return self.limit is not None and self.limit > 0 and self.eligible >= self.limit
-
-    def consume(self, db: sqlite_utils.Database, candidates: Generator[_Candidate]) -> None:
-        """Assess candidates until they run out or enough are eligible, reading services by key in chunks."""
-        with contextlib.closing(candidates):  # an unfinished walk releases its statement now
-            met = 0
-            while not self.full:
-                chunk = list(itertools.islice(candidates, self._chunk_size(met)))
-                if not chunk:
-                    return
-                met += len(chunk)
-                rows = {r[0]: r for r in db.execute(_SERVICE, [json.dumps([c[0] for c in chunk])])}
-                offices = [c[1] for c in chunk if c[1] is not None]
-                towns = dict(db.execute(_TOWNS, [json.dumps(offices)]).fetchall()) if offices else {}
-                for sid, location_id, distance, has_office in chunk:
-                    row = rows[sid]
-                    town = towns[location_id] if location_id is not None else None
-                    self.consider(row, distance, town, None if has_office else _coverage(row[7]))
-                    if self.full:
-                        return
-
-    def _chunk_size(self, met: int) -> int:
-        """About as many candidates as should still be needed, at the eligible share seen so far."""
-        if self.limit is None or self.limit <= 0:
-            return 512
-        share = (self.eligible + 1) / (met + 2)
-        return max(16, min(1024, int((self.limit - self.eligible) / share) + 8))
-
-    def consider(self, row: Sequence[Any], distance: float | None, town: str | None, coverage: str | None) -> None:
-        sid, org_id, org, name, pathway, category, status, area_text, rules, costs = row
-        free, fee_min = _fees(costs)
-        if self.filters.free_only and not free:
-            return
-        key = (rules, status, area_text)  # a verdict depends on nothing else (the profile is fixed)
-        verdict = self.verdicts.get(key)
-        if verdict is None:
-            verdict = assess(self.profile, _eligibility(rules), ServiceStatus(status), _area(area_text))
-            self.verdicts[key] = verdict
-        if self.filters.eligible_only and verdict.status is Status.NOT_ELIGIBLE:
-            return
-        self.hits.append(
-            NearbyHit(
-                service_id=sid,
-                organization_id=org_id,
-                organization=org,
-                service=name,
-                pathway=pathway,
-                category=category,
-                verdict=verdict,
-                distance_km=distance,
-                town=town,
-                coverage=coverage,
-                free=free,
-                fee_min=fee_min,
-            )
-        )
-        if verdict.status is Status.ELIGIBLE:
-            self.eligible += 1
+@lru_cache(maxsize=65536)
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
 
 
 def _coverage(area_text: str | None) -> str | None:
@@ -194,161 +201,443 @@ def _coverage(area_text: str | None) -> str | None:
     return "national" if area.scope == "national" else ", ".join(REGION_NAMES[r] for r in area.regions)
 
 
-def _positions(
-    db: sqlite_utils.Database, near: tuple[float, float], radius_km: float | None
-) -> list[tuple[float, float, float]]:
-    """(distance, latitude, longitude) of every distinct office position within the radius, nearest first."""
-    sql = "SELECT DISTINCT latitude, longitude FROM locations"
-    params: list[float] = []
-    if radius_km is not None:
-        sql += " WHERE latitude BETWEEN ? AND ? AND longitude BETWEEN ? AND ?"
-        params = list(bounding_box(near[0], near[1], radius_km))
-    found = []
-    for lat, lon in db.execute(sql, params):
-        distance = haversine_km(near[0], near[1], lat, lon)
-        if radius_km is None or distance <= radius_km:
-            found.append((distance, lat, lon))
-    found.sort()
-    return found
+# --- the directory's shape, in memory ---------------------------------------------------------------------------
 
 
-def _by_position(
-    db: sqlite_utils.Database,
-    near: tuple[float, float],
-    radius_km: float | None,
-    pathway: str | None,
-    docs: set[int] | None = None,
-) -> Generator[_Candidate]:
-    """Services with an office within the radius, nearest first, by name at the same distance (to 0.1 km).
+@dataclass(frozen=True)
+class _Service:
+    id: str
+    org: int  # index in _Index.org_ids
+    name: str
+    pathway: str
+    category: str
+    status: ServiceStatus
+    start_date: dt.date | None
+    end_date: dt.date | None
+    area: str | None  # the service_area column, as stored
+    rules: str  # the eligibility column
+    costs: str
+    description: str | None
+    doc: int  # its row in services_fts
+    mask: int  # its sectors (ranking.sector_mask)
+    offices: tuple[tuple[int, str, int], ...]  # (position, location id, listed), in listed order
+    covers: frozenset[str]  # office-less: 'national' or region codes
 
-    Each comes once, at its nearest office (the first listed on a tie). One position at a time: the services
-    there come from `service_offices_position` already in name order, read only as far as needed. `docs`
-    keeps only the services with those rows in services_fts (a text filter).
-    """
-    seen: set[str] = set()
-    extra, params = (" AND pathway = ?", [pathway]) if pathway else ("", [])
-    for rounded, group in itertools.groupby(_positions(db, near, radius_km), key=lambda p: round(p[0], 1)):
-        positions = list(group)
-        if len(positions) == 1:
-            _, lat, lon = positions[0]
-            rows = db.execute(
-                "SELECT service_id, location_id, doc FROM service_offices WHERE latitude = ? AND longitude = ?"
-                f"{extra} ORDER BY organization, service, service_id, listed",
-                [lat, lon, *params],
+
+@dataclass
+class _Index:
+    """What nearby needs of the directory, for one version of it (see the module's docstring)."""
+
+    services: list[_Service]
+    org_ids: list[str]
+    org_names: list[str]
+    org_index: dict[str, int]
+    org_sort: list[str]  # ranking.sort_name of each organisation's name
+    org_services: list[list[int]]  # per organisation: its services, in name order
+    positions: list[tuple[float, float]]
+    at: list[list[int]]  # per position: the services with an office there, in name order, each once
+    at_sets: list[frozenset[int]]
+    at_orgs: list[frozenset[int]]
+    at_sector: list[dict[int, list[int]]]  # per position: sector bit → its services there, in name order
+    sector_bits: list[int]
+    covering: dict[str, list[int]]  # 'national' or a region code → office-less services covering it, name order
+    named: list[int]  # every service, in name order
+    by_doc: dict[int, int]
+    towns: dict[str, str]  # location id → its town's name
+    with_office: list[int]  # the services with an office, in name order
+    _pathway_sets: dict[tuple[int, str], frozenset[int]] = field(default_factory=dict)
+    _covering_any: dict[frozenset[str], list[int]] = field(default_factory=dict)
+
+    def covering_any(self, regions: frozenset[str]) -> list[int]:
+        """The office-less services covering any of `regions`, in name order, each once (kept per set asked)."""
+        found = self._covering_any.get(regions)
+        if found is None:
+            found = self._covering_any[regions] = sorted(set().union(*(self.covering.get(r, ()) for r in regions)))
+        return found
+
+    def at_pathway(self, position: int, pathway: str) -> frozenset[int]:
+        key = (position, pathway)
+        found = self._pathway_sets.get(key)
+        if found is None:
+            found = self._pathway_sets[key] = frozenset(
+                k for k in self.at_sets[position] if self.services[k].pathway == pathway
             )
-            for sid, location_id, doc in rows:
-                if sid not in seen and (docs is None or doc in docs):
-                    seen.add(sid)
-                    yield sid, location_id, rounded, True
-            continue
-        distance = {(lat, lon): d for d, lat, lon in positions}  # several positions at the same rounded distance
-        where = " OR ".join("(latitude = ? AND longitude = ?)" for _ in positions)
-        rows = db.execute(
-            f"SELECT service_id, location_id, latitude, longitude, listed, doc FROM service_offices WHERE ({where})"
-            f"{extra} ORDER BY organization, service, service_id",
-            [v for _, lat, lon in positions for v in (lat, lon)] + params,
+        return found
+
+    @classmethod
+    def read(cls, db: sqlite_utils.Database) -> _Index:
+        orgs = {r[0]: r[1] for r in db.execute("SELECT id, name FROM organizations")}
+        org_ids = sorted(orgs)
+        org_index = {o: i for i, o in enumerate(org_ids)}
+        offices: dict[str, list[tuple[int, str, int, float, float]]] = {}
+        docs: dict[str, int] = {}
+        for sid, location_id, listed, lat, lon, doc in db.execute(
+            "SELECT service_id, location_id, listed, latitude, longitude, doc FROM service_offices"
+        ):
+            offices.setdefault(sid, []).append((listed, location_id, doc, lat, lon))
+            docs[sid] = doc
+        covers: dict[str, set[str]] = {}
+        for region, sid, doc in db.execute("SELECT region, service_id, doc FROM service_coverage"):
+            covers.setdefault(sid, set()).add(region)
+            docs[sid] = doc
+        positions: dict[tuple[float, float], int] = {}
+        services: list[_Service] = []
+        for sid, org_id, name, pathway, category, status, start, end, area, rules, costs, description in db.execute(
+            "SELECT id, organization_id, name, pathway, category, status, start_date, end_date, service_area, "
+            "eligibility, costs, description FROM services"
+        ):
+            if sid not in docs:
+                continue  # neither an office nor a region covered: never nearby
+            placed = tuple(
+                (positions.setdefault((lat, lon), len(positions)), location_id, listed)
+                for listed, location_id, _, lat, lon in sorted(offices.get(sid, []))
+            )
+            services.append(
+                _Service(
+                    id=sid,
+                    org=org_index[org_id],
+                    name=name,
+                    pathway=pathway,
+                    category=category,
+                    status=ServiceStatus(status),
+                    start_date=_date(start),
+                    end_date=_date(end),
+                    area=area,
+                    rules=rules,
+                    costs=costs,
+                    description=description,
+                    doc=docs[sid],
+                    mask=sector_mask(service_sectors(name, description)),
+                    offices=placed,
+                    covers=frozenset(covers.get(sid, ())) if not placed else frozenset(),
+                )
+            )
+        services.sort(key=lambda s: (sort_name(orgs[org_ids[s.org]]), sort_name(s.name), s.id))  # = name order
+        at: list[list[int]] = [[] for _ in positions]
+        covering: dict[str, list[int]] = {}
+        org_services: list[list[int]] = [[] for _ in org_ids]
+        for k, svc in enumerate(services):
+            org_services[svc.org].append(k)
+            for p in sorted({p for p, _, _ in svc.offices}):
+                at[p].append(k)
+            for region in svc.covers:
+                covering.setdefault(region, []).append(k)
+        towns = dict(db.execute("SELECT l.id, loc.name FROM locations l JOIN localities loc ON loc.id = l.locality_id"))
+        return cls(
+            services=services,
+            org_ids=org_ids,
+            org_names=[orgs[o] for o in org_ids],
+            org_index=org_index,
+            org_sort=[sort_name(orgs[o]) for o in org_ids],
+            org_services=org_services,
+            positions=list(positions),
+            at=at,
+            at_sets=[frozenset(a) for a in at],
+            at_orgs=[frozenset(services[k].org for k in a) for a in at],
+            at_sector=[_by_sector(services, a) for a in at],
+            sector_bits=[sector_mask([sector]) for sector in Sector],
+            covering=covering,
+            named=list(range(len(services))),
+            with_office=[k for k, svc in enumerate(services) if svc.offices],
+            by_doc={svc.doc: k for k, svc in enumerate(services)},
+            towns=towns,
         )
-        for sid, offices in itertools.groupby(rows, key=lambda r: r[0]):
-            best = min(offices, key=lambda r: (distance[(r[2], r[3])], r[4]))
-            if sid not in seen and (docs is None or best[5] in docs):
-                seen.add(sid)
-                yield sid, best[1], rounded, True
 
 
-def _covering(
-    db: sqlite_utils.Database, region: Region | None, pathway: str | None
-) -> Iterable[tuple[str, str, str, int]]:
-    """(organisation, service, id, doc) of the services without an office covering `region` (any region when
-    None), by name, each once."""
-    extra, params = (" AND pathway = ?", [pathway]) if pathway else ("", [])
-    if region is None:
-        return db.execute(
-            f"SELECT DISTINCT organization, service, service_id, doc FROM service_coverage WHERE 1{extra} "
-            "ORDER BY organization, service, service_id",
-            params,
+def _by_sector(services: list[_Service], ks: list[int]) -> dict[int, list[int]]:
+    """`ks` (in name order) by sector bit, each list in name order."""
+    out: dict[int, list[int]] = {}
+    for k in ks:
+        mask = services[k].mask
+        while mask:
+            bit = mask & -mask
+            out.setdefault(bit, []).append(k)
+            mask ^= bit
+    return out
+
+
+_cache: dict[int, _Index] = {}
+_cache_lock = threading.Lock()
+_TOKEN = "SELECT token FROM nearby_token WHERE id = 1"
+
+
+def _index(db: sqlite_utils.Database) -> _Index:
+    """The directory's shape for the version `db` holds now: from memory while the token has not changed."""
+    token = db.execute(_TOKEN).fetchone()[0]
+    found = _cache.get(token)
+    if found is not None:
+        return found
+    with _cache_lock:
+        while True:
+            index = _Index.read(db)
+            after = db.execute(_TOKEN).fetchone()[0]
+            if after == token:  # nothing changed while reading (another connection may write meanwhile)
+                break
+            token = after
+        if len(_cache) >= 8:  # a few databases at once (tests, a bench): drop the oldest
+            _cache.pop(next(iter(_cache)))
+        _cache[token] = index
+    return index
+
+
+# --- one query ----------------------------------------------------------------------------------------------------
+
+# A candidate met by a walk: (service, its nearest office or None, distance to it rounded to 0.1 km or None).
+_Candidate = tuple[int, str | None, float | None]
+
+
+_MISSING = object()
+_DIRECT = 300  # a text filter matching at most this many services: start from them, not from the positions
+
+
+@dataclass
+class _Query:
+    index: _Index
+    profile: Profile
+    near: tuple[float, float] | None
+    filters: Filters
+    region: Region | None
+    today: dt.date
+    interests: Interests
+    reach: list[tuple[float, int]] = field(default_factory=list)  # (distance, position) in the radius, nearest first
+    distance: dict[int, float] = field(default_factory=dict)
+    docs: frozenset[int] | None = None  # services matching the text filter (None: no text filter)
+    direct: list[tuple[tuple[int, bool, float, int], _Candidate]] | None = None  # few text matches, in walk order
+    interest_mask: int = 0
+    trade_mask: int = 0
+    regions: frozenset[str] = frozenset()  # coverage keys that bring in services without an office
+    verdicts: dict[tuple[str, ServiceStatus, str | None], Verdict] = field(default_factory=dict)
+    hits: dict[int, NearbyHit | None] = field(default_factory=dict)
+    partners: dict[int, Partner | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.interest_mask = sector_mask(self.interests.sectors)
+        self.trade_mask = sector_mask(self.interests.trade_sectors) & ~self.interest_mask
+        covering = self.index.covering
+        self.regions = frozenset(covering) if self.region is None else frozenset(("national", self.region.value))
+        if self.near is None:
+            return
+        lat, lon = self.near
+        radius = self.filters.radius_km
+        box = bounding_box(lat, lon, radius) if radius is not None else None
+        for p, (plat, plon) in enumerate(self.index.positions):
+            if box is not None and not (box[0] <= plat <= box[1] and box[2] <= plon <= box[3]):
+                continue
+            d = haversine_km(lat, lon, plat, plon)
+            if radius is None or d <= radius:
+                self.reach.append((d, p))
+                self.distance[p] = d
+        self.reach.sort()
+
+    def set_docs(self, docs: frozenset[int]) -> None:
+        """Keep only these services (a text filter); few of them: order them here, once."""
+        self.docs = docs
+        if len(docs) > _DIRECT:
+            return
+        pathway = self.filters.pathway
+        found = []
+        for k in docs:
+            if pathway and self.index.services[k].pathway != pathway:
+                continue
+            candidate = self.in_reach(k)
+            if candidate is not None:
+                _, _, km = candidate
+                found.append(((self.level(k), km is None, km or 0.0, k), candidate))
+        found.sort(key=lambda f: f[0])
+        self.direct = found
+
+    def level(self, k: int) -> int:
+        return match_rank(self.index.services[k].mask, self.interest_mask, self.trade_mask)
+
+    def levels(self) -> list[int]:
+        """The match levels walked, best first (none of 0 and 1 when the person gave no interests)."""
+        return [m for m, mask in ((0, self.interest_mask), (1, self.trade_mask)) if mask] + [2]
+
+    def static(self, k: int) -> bool:
+        """Filters that need no verdict: pathway and text."""
+        if self.filters.pathway and self.index.services[k].pathway != self.filters.pathway:
+            return False
+        return self.docs is None or k in self.docs
+
+    def office_less(self) -> list[int]:
+        """Services without an office covering the region(s), in name order, each once."""
+        return self.index.covering_any(self.regions)
+
+    def walk(self, level: int) -> Iterator[_Candidate]:
+        """The services of one match level that pass the static filters, in their final order within a verdict:
+        nearest first by position (services with an office), then by name (those without); or all by name when
+        there is no point of reference."""
+        if self.direct is not None:
+            yield from (candidate for key, candidate in self.direct if key[0] == level)
+            return
+        index = self.index
+        services = index.services
+        pathway = self.filters.pathway
+        docs = self.docs
+        better = (0, self.interest_mask, self.interest_mask | self.trade_mask)[level]  # masks of better levels
+        own = (self.interest_mask, self.trade_mask, 0)[level]
+
+        def wanted(k: int) -> bool:
+            svc = services[k]
+            mask = svc.mask
+            if mask & better or (own and not mask & own):
+                return False
+            return not (pathway and svc.pathway != pathway) and (docs is None or k in docs)
+
+        if self.near is None:
+            for k in index.named:
+                svc = services[k]
+                if (svc.offices or svc.covers & self.regions) and wanted(k):
+                    yield k, (svc.offices[0][1] if svc.offices else None), None
+            return
+        bits = [b for b in index.sector_bits if b & own]
+        seen: set[int] = set()
+        for rounded, group in itertools.groupby(self.reach, key=lambda r: round(r[0], 1)):
+            here = [p for _, p in group]
+            if own:  # only the services of the sectors wanted, from each position's lists per sector
+                lists: list[list[int]] = [index.at_sector[p][b] for p in here for b in bits if b in index.at_sector[p]]
+            else:
+                lists = [index.at[p] for p in here]
+            if not lists:
+                continue
+            for k in lists[0] if len(lists) == 1 else heapq.merge(*lists):
+                if k in seen:
+                    continue
+                seen.add(k)
+                if wanted(k):
+                    yield k, self.nearest_office(k), rounded
+        for k in self.office_less():
+            if wanted(k):
+                yield k, None, None
+
+    def nearest_office(self, k: int) -> str | None:
+        """The service's nearest office in reach (the first listed on a tie), or None when none is."""
+        best: tuple[float, int, str] | None = None
+        for p, location_id, listed in self.index.services[k].offices:
+            d = self.distance.get(p)
+            if d is not None and (best is None or (d, listed) < best[:2]):
+                best = (d, listed, location_id)
+        return best[2] if best else None
+
+    def in_reach(self, k: int) -> _Candidate | None:
+        """`k` as a walk would meet it, or None when it is out of reach (whatever the filters)."""
+        svc = self.index.services[k]
+        if self.near is None:
+            if svc.offices:
+                return k, svc.offices[0][1], None
+            return (k, None, None) if svc.covers & self.regions else None
+        if svc.offices:
+            best: tuple[float, int, str] | None = None
+            for p, location_id, listed in svc.offices:
+                d = self.distance.get(p)
+                if d is not None and (best is None or (d, listed) < best[:2]):
+                    best = (d, listed, location_id)
+            return (k, best[2], round(best[0], 1)) if best else None
+        return (k, None, None) if svc.covers & self.regions else None
+
+    def hit(self, candidate: _Candidate) -> NearbyHit | None:
+        """The candidate assessed for this person, or None when "free only" or "eligible only" leave it out."""
+        k, location_id, distance = candidate
+        index = self.index
+        svc = index.services[k]
+        fees = _fees(svc.costs, svc.id, self.profile.sex)
+        if self.filters.free_only and not fees.free:
+            return None
+        status = status_on(svc.status, svc.start_date, svc.end_date, self.today)
+        key = (svc.rules, status, svc.area)  # a verdict depends on nothing else (the profile is fixed)
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            verdict = self.verdicts[key] = assess(self.profile, _eligibility(svc.rules), status, _area(svc.area))
+        if self.filters.eligible_only and verdict.status is Status.NOT_ELIGIBLE:
+            return None
+        return NearbyHit(
+            service_id=svc.id,
+            organization_id=index.org_ids[svc.org],
+            organization=index.org_names[svc.org],
+            service=svc.name,
+            pathway=svc.pathway,
+            category=svc.category,
+            verdict=verdict,
+            match=_match(svc.name, svc.description, self.interests) if svc.mask else NO_MATCH,
+            distance_km=distance,
+            town=index.towns[location_id] if location_id is not None else None,
+            coverage=None if svc.offices else _coverage(svc.area),
+            free=fees.free,
+            fee_min=fees.lowest,
         )
-    sql = (  # two walks of the primary key, merged: national programmes and the region's own
-        f"SELECT organization, service, service_id, doc FROM service_coverage WHERE region = ?{extra} "
-        "ORDER BY organization, service, service_id"
-    )
-    return heapq.merge(db.execute(sql, ["national", *params]), db.execute(sql, [region.value, *params]))
+
+    def hit_of(self, candidate: _Candidate) -> NearbyHit | None:
+        """`hit`, once per service and query (a partner made whole reuses what its walk met)."""
+        k = candidate[0]
+        if k in self.hits:
+            return self.hits[k]
+        found = self.hits[k] = self.hit(candidate)
+        return found
+
+    def partner(self, o: int) -> Partner | None:
+        """One partner's card: every service of it that matched the query, best first (None when none did)."""
+        found = self.partners.get(o, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        index = self.index
+        hits = []
+        for k in index.org_services[o]:
+            candidate = self.in_reach(k) if self.static(k) else None
+            hit = self.hit_of(candidate) if candidate is not None else None
+            if hit is not None:
+                hits.append(hit)
+        hits.sort(key=lambda h: h.key)
+        card = self.partners[o] = Partner(index.org_ids[o], index.org_names[o], tuple(hits)) if hits else None
+        return card
+
+    def candidates(self) -> Iterator[tuple[int, _Candidate]]:
+        """(level, candidate) for every walk, best level first."""
+        for level in self.levels():
+            for candidate in self.walk(level):
+                yield level, candidate
+
+    def matched(self) -> tuple[int, int] | None:
+        """(services, partners) that match the query, from the sets alone; None when only verdicts can say."""
+        if self.filters.free_only or self.filters.eligible_only:
+            return None
+        index = self.index
+        services = index.services
+        if self.direct is not None:
+            return len(self.direct), len({services[c[0]].org for _, c in self.direct})
+        less = self.office_less()
+        if self.near is None:
+            found = set(index.with_office).union(less)
+        elif self.filters.pathway:
+            found = set().union(*(index.at_pathway(p, self.filters.pathway) for _, p in self.reach)) | set(less)
+        elif self.docs is None:  # no filter at all: the partners from their own sets
+            found = set().union(*(index.at_sets[p] for _, p in self.reach))
+            partners = set().union(*(index.at_orgs[p] for _, p in self.reach))
+            return len(found) + len(less), len(partners | {services[k].org for k in less})
+        else:
+            found = set().union(*(index.at_sets[p] for _, p in self.reach)) | set(less)
+        if self.docs is not None:
+            found &= self.docs
+        if self.filters.pathway:
+            found = {k for k in found if services[k].pathway == self.filters.pathway}
+        return len(found), len({services[k].org for k in found})
 
 
-def _office_less(
-    db: sqlite_utils.Database, region: Region | None, pathway: str | None, docs: set[int] | None = None
-) -> Generator[_Candidate]:
-    """Services without an office covering `region`, by name; `docs` as for `_by_position`."""
-    for _, _, sid, doc in _covering(db, region, pathway):
-        if docs is None or doc in docs:
-            yield sid, None, None, False
-
-
-def _everywhere(
-    db: sqlite_utils.Database, region: Region | None, pathway: str | None, query: str | None
-) -> Generator[_Candidate]:
-    """No point of reference: every service with an office (at its first listed one) and those without one that
-    cover `region`, all without a distance, so mixed, by name; only those matching `query` (FTS) if given."""
-    extra, params = (" AND pathway = ?", [pathway]) if pathway else ("", [])
-    rows: Iterable[tuple[str, str, str, str | None]]
-    if query:  # few: sorted by SQLite
-        covered = "" if region is None else " AND region IN ('national', ?)"
-        rows = db.execute(
-            "SELECT organization, service, service_id, location_id, listed FROM service_offices "
-            f"WHERE doc IN ({_MATCHED}){extra} UNION ALL "
-            "SELECT organization, service, service_id, NULL, -1 FROM service_coverage "
-            f"WHERE doc IN ({_MATCHED}){covered}{extra} ORDER BY 1, 2, 3, 5",
-            [query, *params, query] + ([region.value] if region is not None else []) + params,
-        )
-    else:  # the whole directory, walked in name order (`service_offices_name`), read only as far as needed
-        offices = db.execute(
-            f"SELECT organization, service, service_id, location_id FROM service_offices WHERE 1{extra} "
-            "ORDER BY organization, service, service_id, listed",
-            params,
-        )
-        office_less = ((org, name, sid, None) for org, name, sid, _ in _covering(db, region, pathway))
-        rows = heapq.merge(offices, office_less, key=lambda r: r[:3])
-    for sid, found in itertools.groupby(rows, key=lambda r: r[2]):
-        location_id = next(found)[3]  # the first listed office
-        yield sid, location_id, None, location_id is not None
-
-
-def _matching(
-    db: sqlite_utils.Database, query: str, near: tuple[float, float], filters: Filters, region: Region | None
-) -> Generator[_Candidate]:
-    """With a text filter matching few services: from the full-text index to their offices in the radius (not
-    the other way round), nearest office of each, ordered here."""
-    distance = {(lat, lon): d for d, lat, lon in _positions(db, near, filters.radius_km)}
-    sql = (
-        "SELECT o.service_id, o.location_id, o.listed, o.latitude, o.longitude, o.organization, o.service "
-        f"FROM ({_MATCHED}) m CROSS JOIN service_offices o ON o.doc = m.rowid"
-    )
-    params: list[Any] = [query]
-    if filters.radius_km is not None:
-        sql += " WHERE o.latitude BETWEEN ? AND ? AND o.longitude BETWEEN ? AND ?"
-        params += bounding_box(near[0], near[1], filters.radius_km)
-    if filters.pathway:
-        sql += f" {'AND' if filters.radius_km is not None else 'WHERE'} o.pathway = ?"
-        params.append(filters.pathway)
-    best: dict[str, tuple[float, int, str, str, str]] = {}  # service → (distance, listed, office, org, name)
-    for sid, location_id, listed, lat, lon, org, name in db.execute(sql, params):
-        d = distance.get((lat, lon))
-        if d is None:  # beyond the radius
-            continue
-        if sid not in best or (d, listed) < best[sid][:2]:
-            best[sid] = (d, listed, location_id, org, name)
-    ranked = sorted((round(d, 1), org, name, sid, office) for sid, (d, _, office, org, name) in best.items())
-    for rounded, _, _, sid, office in ranked:
-        yield sid, office, rounded, True
-    covered, params = ("", []) if region is None else (" AND c.region IN ('national', ?)", [region.value])
-    if filters.pathway:
-        covered += " AND c.pathway = ?"
-        params.append(filters.pathway)
-    for _, _, sid in db.execute(
-        f"SELECT DISTINCT c.organization, c.service, c.service_id FROM ({_MATCHED}) m "
-        f"CROSS JOIN service_coverage c ON c.doc = m.rowid WHERE 1{covered} ORDER BY 1, 2, 3",
-        [query, *params],
-    ):
-        yield sid, None, None, False
+def _query(
+    db: sqlite_utils.Database,
+    profile: Profile,
+    near: tuple[float, float] | None,
+    filters: Filters,
+    region: Region | None,
+    today: dt.date,
+    interests: Interests,
+) -> _Query:
+    index = _index(db)
+    q = _Query(index, profile, near, filters, region or profile.region, today, interests)
+    text = fts_query(filters.text or "")
+    if text is not None:
+        rows = db.execute("SELECT rowid FROM services_fts WHERE services_fts MATCH ?", [text])
+        q.set_docs(frozenset(k for (doc,) in rows if (k := index.by_doc.get(doc)) is not None))
+    return q
 
 
 def nearby(
@@ -357,38 +646,91 @@ def nearby(
     near: tuple[float, float] | None,
     filters: Filters = Filters(),
     *,
+    today: dt.date,
+    interests: Interests = NO_INTERESTS,
     region: Region | None = None,
     limit: int | None = 50,
 ) -> list[NearbyHit]:
-    """Services near `near` (anywhere when None) for `profile`, best verdict first, then nearest.
-
-    Services without an office are included when they cover `region` (default: the person's region).
-    """
-    region = region or profile.region
-    collector = _Collector(profile, filters, limit)
-    query = fts_query(filters.text or "")
-    if near is None:
-        collector.consume(db, _everywhere(db, region, filters.pathway, query))
-    elif query is None:
-        collector.consume(db, _by_position(db, near, filters.radius_km, filters.pathway))
-        collector.consume(db, _office_less(db, region, filters.pathway))
-    elif db.execute(f"SELECT count(*) FROM ({_MATCHED})", [query]).fetchone()[0] <= _FEW_MATCHES:
-        collector.consume(db, _matching(db, query, near, filters, region))
-    else:  # a broad word: walk outwards as without text, skipping what it does not match
-        docs = {r[0] for r in db.execute(_MATCHED, [query])}
-        collector.consume(db, _by_position(db, near, filters.radius_km, filters.pathway, docs))
-        collector.consume(db, _office_less(db, region, filters.pathway, docs))
-    hits = sorted(collector.hits, key=_rank)
+    """Services near `near` (anywhere when None) for `profile`, in rank order (see the module's docstring); at
+    most `limit` (None or 0: all)."""
+    q = _query(db, profile, near, filters, region, today, interests)
+    hits: list[NearbyHit] = []
+    eligible = 0
+    for _, candidate in q.candidates():
+        hit = q.hit(candidate)
+        if hit is None:
+            continue
+        hits.append(hit)
+        if hit.verdict.status is Status.ELIGIBLE:
+            eligible += 1  # eligible services are met in their final order: the first `limit` of them rank first
+            if limit and eligible >= limit:
+                break
+    hits.sort(key=lambda h: h.key)
     return hits[:limit] if limit else hits
 
 
-def _rank(hit: NearbyHit) -> tuple[Status, bool, float, str, str, str]:
-    """The order of results: verdict, services with an office first, nearest, organisation, service, id."""
-    return (
-        hit.verdict.status,
-        hit.distance_km is None,
-        hit.distance_km or 0.0,
-        hit.organization,
-        hit.service,
-        hit.service_id,
-    )
+def nearby_partners(
+    db: sqlite_utils.Database,
+    profile: Profile,
+    near: tuple[float, float] | None,
+    filters: Filters = Filters(),
+    *,
+    today: dt.date,
+    interests: Interests = NO_INTERESTS,
+    region: Region | None = None,
+    offset: int = 0,
+    limit: int | None = PAGE_PARTNERS,
+) -> NearbyPage:
+    """Partners `offset`… (at most `limit`; None or 0: all) near `near` for `profile`, ranked, each with its
+    services that matched, and the whole count of partners and services that matched.
+
+    Walks meet services in their final order within a verdict, so the first service met of a partner that the
+    person can join (eligible or eligible if…) gives its match and distance, and its rank is settled as soon as
+    it is known to have an eligible service (met, or found among its others when the first was "eligible if…").
+    The walks stop once `offset + limit` settled partners rank before anything not met yet could: eligible, at
+    the level walked, at the walk's distance, then name. Only the page's partners are then made whole."""
+    q = _query(db, profile, near, filters, region, today, interests)
+    offset = max(0, offset)
+    wanted = offset + limit if limit else None
+    counts = q.matched()  # None: only assessing everything in reach can count what "free/eligible only" keep
+    index = q.index
+    settled: dict[int, PartnerKey] = {}  # organisation → its rank, known for sure
+    pending: dict[int, Status] = {}  # organisations met with services the person cannot join only: best verdict
+    ranks: list[PartnerKey] = []  # the settled ranks, sorted
+    stopped = False
+    for level, candidate in q.candidates():
+        k, _, distance = candidate
+        o = index.services[k].org
+        if o in settled:
+            continue
+        if wanted is not None and counts is not None and len(ranks) >= wanted:
+            bound = (Status.ELIGIBLE, level, distance is None, distance or 0.0, index.org_sort[o])
+            if ranks[wanted - 1][:5] < bound:  # no partner met from now on can rank before the wanted ones
+                stopped = True
+                break
+        hit = q.hit_of(candidate)
+        if hit is None:
+            continue
+        status = hit.verdict.status
+        if status is Status.NOT_ELIGIBLE:
+            pending[o] = status
+            continue
+        if status is Status.ELIGIBLE or pending.get(o) is Status.ELIGIBLE:
+            key = (Status.ELIGIBLE, *hit.key[1:4], index.org_sort[o], index.org_ids[o])
+        else:  # "eligible if…": whether it has an eligible service decides; make it whole
+            whole = q.partner(o)
+            assert whole is not None
+            key = whole.key
+        pending.pop(o, None)
+        settled[o] = key
+        bisect.insort(ranks, key)
+    if not stopped:  # everything was walked: those met with nothing to join rank by all they offer
+        for o in pending:
+            whole = q.partner(o)
+            assert whole is not None
+            settled[o] = whole.key
+    order = sorted(settled, key=settled.__getitem__)
+    page = tuple(p for o in order[offset:wanted] if (p := q.partner(o)) is not None)
+    if counts is None:  # everything in reach was assessed
+        counts = (sum(len(p.services) for o in order if (p := q.partner(o)) is not None), len(order))
+    return NearbyPage(page, offset, total_partners=counts[1], total_services=counts[0])

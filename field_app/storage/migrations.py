@@ -291,13 +291,6 @@ CREATE TRIGGER returnees_names_delete AFTER DELETE ON returnees BEGIN
 END
 """
 
-# Issue 9: before a referral is queued, the open referrals of that person to that service are looked up (a second
-# one is confirmed first); "My referrals" of one person pages newest first. Both straight from an index.
-REFERRALS_V9 = """
-CREATE INDEX referrals_returnee_service ON referrals(returnee_id, service_id, status);
-CREATE INDEX referrals_returnee_newest ON referrals(returnee_id, created_at, id)
-"""
-
 # A service's stated period (issue 9): a service past its end date is ended on the day it is asked about
 # (domain.directory.status_on), so queries need the dates beside the status. Filled by build_directory; rows
 # already in the store take them from their organisation's document (none had dates before this version).
@@ -312,6 +305,13 @@ UPDATE services SET
                 FROM organizations o, json_each(o.document, '$.services') j
                 WHERE o.id = services.organization_id AND o.id || '/' || json_extract(j.value, '$.id') = services.id);
 CREATE INDEX services_end_date ON services(end_date)
+"""
+
+# Issue 9: before a referral is queued, the open referrals of that person to that service are looked up (a second
+# one is confirmed first); "My referrals" of one person pages newest first. Both straight from an index.
+REFERRALS_V9 = """
+CREATE INDEX referrals_returnee_service ON referrals(returnee_id, service_id, status);
+CREATE INDEX referrals_returnee_newest ON referrals(returnee_id, created_at, id)
 """
 
 # Issue 9, people and duplicates: the duplicate check and the people list read indexes, not every person. Each
@@ -337,6 +337,71 @@ def _people_v8(db: sqlite_utils.Database) -> None:
 
     _sql(PEOPLE_V8)(db)
     backfill_keys(db)
+
+
+# Issue 9, nearby grouped and ranked: the eligible-nearby query keeps the directory's shape in memory (where each
+# office is, who is where in name order, each service's sectors; field_app.directory.nearby) and must know when
+# the directory changed, on this connection or another. Every write to the tables that shape reads sets a new
+# random token (random, not a count: two copies of one file edited apart never share one), so a query reads one
+# row to know its copy is current.
+NEARBY_TOKEN_V12 = """
+CREATE TABLE nearby_token (id INTEGER PRIMARY KEY CHECK (id = 1), token INTEGER NOT NULL);
+INSERT INTO nearby_token (id, token) VALUES (1, random());
+CREATE TRIGGER nearby_token_organizations_insert AFTER INSERT ON organizations BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_organizations_update AFTER UPDATE ON organizations BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_organizations_delete AFTER DELETE ON organizations BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_services_insert AFTER INSERT ON services BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_services_update AFTER UPDATE ON services BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_services_delete AFTER DELETE ON services BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_service_offices_insert AFTER INSERT ON service_offices BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_service_offices_update AFTER UPDATE ON service_offices BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_service_offices_delete AFTER DELETE ON service_offices BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_service_coverage_insert AFTER INSERT ON service_coverage BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_service_coverage_update AFTER UPDATE ON service_coverage BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_service_coverage_delete AFTER DELETE ON service_coverage BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_locations_insert AFTER INSERT ON locations BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_locations_update AFTER UPDATE ON locations BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_locations_delete AFTER DELETE ON locations BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_localities_insert AFTER INSERT ON localities BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_localities_update AFTER UPDATE ON localities BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END;
+CREATE TRIGGER nearby_token_localities_delete AFTER DELETE ON localities BEGIN
+    UPDATE nearby_token SET token = random() WHERE id = 1;
+END
+"""
 
 
 # Issue 9, directory search at scale (field_app.directory.search): the full-text index gains prefix indexes for
@@ -367,6 +432,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(8, "people", _people_v8),
     Migration(9, "referrals_open", _sql(REFERRALS_V9)),
     Migration(10, "directory_dates", _sql(DIRECTORY_DATES_V10)),
+    Migration(12, "nearby_token", _sql(NEARBY_TOKEN_V12)),
     Migration(13, "search", _sql(SEARCH_V13)),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +19,7 @@ from field_app.domain.geo import haversine_km
 from field_app.domain.vocabulary import REGION_NAMES, Document, Education, Pathway, Region, Sex
 from field_app.storage.database import open_db
 
+TODAY = dt.date(2026, 12, 2)
 MAN = Profile(
     age=25,
     sex=Sex.M,
@@ -53,7 +55,7 @@ def services(built_db: sqlite_utils.Database) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def everything(built_db: sqlite_utils.Database, bamako: tuple[float, float]) -> list[NearbyHit]:
-    return nearby(built_db, MAN, bamako, Filters(), limit=None)
+    return nearby(built_db, MAN, bamako, Filters(), today=TODAY, limit=None)
 
 
 def nearest(points: list[tuple[float, float]], here: tuple[float, float]) -> float:
@@ -83,7 +85,7 @@ def test_exactly_the_services_within_the_radius(
 ) -> None:
     place = resolve_place(built_db, town)
     here = (place.latitude, place.longitude)
-    hits = nearby(built_db, MAN, here, Filters(radius_km=radius), limit=None)
+    hits = nearby(built_db, MAN, here, Filters(radius_km=radius), today=TODAY, limit=None)
     with_office = {h.service_id for h in hits if h.distance_km is not None}
     assert all(h.distance_km is None or h.distance_km <= radius for h in hits)
     expected = {sid for sid, points in offices.items() if nearest(points, here) <= radius}
@@ -93,7 +95,10 @@ def test_exactly_the_services_within_the_radius(
 
 def test_markala_is_near_segou_but_bamako_is_not(built_db: sqlite_utils.Database) -> None:
     segou = resolve_place(built_db, "segou")
-    orgs = {h.organization_id for h in nearby(built_db, MAN, (segou.latitude, segou.longitude), Filters(radius_km=50))}
+    orgs = {
+        h.organization_id
+        for h in nearby(built_db, MAN, (segou.latitude, segou.longitude), Filters(radius_km=50), today=TODAY)
+    }
     assert "cfp-markala" in orgs and "cfp-senou" not in orgs
 
 
@@ -117,7 +122,7 @@ def test_services_without_an_office_cover_the_persons_region(
 
 
 def test_region_argument_overrides_the_persons(built_db: sqlite_utils.Database, bamako: tuple[float, float]) -> None:
-    hits = nearby(built_db, MAN, bamako, Filters(), region=Region.MOPTI, limit=None)
+    hits = nearby(built_db, MAN, bamako, Filters(), today=TODAY, region=Region.MOPTI, limit=None)
     regional = [h for h in hits if h.distance_km is None and h.coverage != "national"]
     assert regional and all(REGION_NAMES[Region.MOPTI] in (h.coverage or "") for h in regional)
 
@@ -126,7 +131,7 @@ def test_region_argument_overrides_the_persons(built_db: sqlite_utils.Database, 
 def test_pathway_filter(
     built_db: sqlite_utils.Database, bamako: tuple[float, float], everything: list[NearbyHit], pathway: str
 ) -> None:
-    hits = nearby(built_db, MAN, bamako, Filters(pathway=pathway), limit=None)
+    hits = nearby(built_db, MAN, bamako, Filters(pathway=pathway), today=TODAY, limit=None)
     assert hits == [h for h in everything if h.pathway == pathway]
 
 
@@ -135,7 +140,7 @@ def test_text_filter_matches_the_directory_search(
     built_db: sqlite_utils.Database, bamako: tuple[float, float], everything: list[NearbyHit], text: str
 ) -> None:
     found = {h.service_id for h in search(built_db, text, limit=None)}
-    hits = nearby(built_db, MAN, bamako, Filters(text=text), limit=None)
+    hits = nearby(built_db, MAN, bamako, Filters(text=text), today=TODAY, limit=None)
     assert hits == [h for h in everything if h.service_id in found]
 
 
@@ -149,7 +154,7 @@ def test_free_only(
         stated = [c for c in json.loads(services[sid]["costs"]) if c.get("amount") is not None]
         return bool(stated) and all(c["amount"] == 0 and not c.get("amount_max") for c in stated)
 
-    hits = nearby(built_db, MAN, bamako, Filters(free_only=True), limit=None)
+    hits = nearby(built_db, MAN, bamako, Filters(free_only=True), today=TODAY, limit=None)
     assert hits and hits == [h for h in everything if free(h.service_id)]
     assert all(h.free and h.fee_min == 0 for h in hits)
     assert any(not h.free for h in everything)
@@ -158,13 +163,13 @@ def test_free_only(
 def test_eligible_only_keeps_eligible_if(
     built_db: sqlite_utils.Database, bamako: tuple[float, float], everything: list[NearbyHit]
 ) -> None:
-    hits = nearby(built_db, MAN, bamako, Filters(eligible_only=True), limit=None)
+    hits = nearby(built_db, MAN, bamako, Filters(eligible_only=True), today=TODAY, limit=None)
     assert hits == [h for h in everything if h.verdict.status is not Status.NOT_ELIGIBLE]
     assert {h.verdict.status for h in hits} == {Status.ELIGIBLE, Status.ELIGIBLE_IF}
 
 
 def test_limit(built_db: sqlite_utils.Database, bamako: tuple[float, float], everything: list[NearbyHit]) -> None:
-    assert nearby(built_db, MAN, bamako, Filters(), limit=7) == everything[:7]
+    assert nearby(built_db, MAN, bamako, Filters(), today=TODAY, limit=7) == everything[:7]
 
 
 def test_a_man_is_not_eligible_for_a_women_only_service(dataset_copy: Path, tmp_path: Path) -> None:
@@ -177,9 +182,13 @@ def test_a_man_is_not_eligible_for_a_women_only_service(dataset_copy: Path, tmp_
         build_directory(db, dataset_copy)
         senou = resolve_place(db, "senou")
         here = (senou.latitude, senou.longitude)
-        man = [h for h in nearby(db, MAN, here, Filters(), limit=None) if h.organization_id == "cfp-senou"]
+        man = [h for h in nearby(db, MAN, here, Filters(), today=TODAY, limit=None) if h.organization_id == "cfp-senou"]
         woman_profile = dataclasses.replace(MAN, sex=Sex.F)
-        woman = [h for h in nearby(db, woman_profile, here, Filters(), limit=None) if h.organization_id == "cfp-senou"]
+        woman = [
+            h
+            for h in nearby(db, woman_profile, here, Filters(), today=TODAY, limit=None)
+            if h.organization_id == "cfp-senou"
+        ]
         assert man and len(man) == len(woman)
         for hit in man:
             assert hit.verdict.status is Status.NOT_ELIGIBLE
@@ -187,7 +196,7 @@ def test_a_man_is_not_eligible_for_a_women_only_service(dataset_copy: Path, tmp_
         for hit in woman:
             assert hit.verdict.status is not Status.NOT_ELIGIBLE
             assert "sex_restricted" not in [r.code for r in hit.verdict.reasons]
-        eligible_only = nearby(db, MAN, here, Filters(eligible_only=True), limit=None)
+        eligible_only = nearby(db, MAN, here, Filters(eligible_only=True), today=TODAY, limit=None)
         assert "cfp-senou" not in {h.organization_id for h in eligible_only}
     finally:
         db.close()
@@ -197,7 +206,7 @@ def test_a_ten_year_old_is_below_the_minimum_age(
     built_db: sqlite_utils.Database, services: dict[str, dict[str, str]]
 ) -> None:
     child = Profile(age=10, sex=Sex.M, region=Region.SEGOU)
-    hits = nearby(built_db, child, None, Filters(radius_km=None), limit=None)
+    hits = nearby(built_db, child, None, Filters(radius_km=None), today=TODAY, limit=None)
     with_min_age = [h for h in hits if (json.loads(services[h.service_id]["eligibility"])["min_age"] or 0) > 10]
     assert len(with_min_age) > 20
     for hit in with_min_age:
@@ -210,7 +219,7 @@ def test_a_ten_year_old_is_below_the_minimum_age(
 def test_anywhere_lists_every_office_service(
     built_db: sqlite_utils.Database, offices: dict[str, list[tuple[float, float]]]
 ) -> None:
-    hits = nearby(built_db, MAN, None, Filters(radius_km=None), limit=None)
+    hits = nearby(built_db, MAN, None, Filters(radius_km=None), today=TODAY, limit=None)
     placed = {h.service_id for h in hits if h.town is not None}
     assert placed == set(offices)
     assert all(h.distance_km is None for h in hits)

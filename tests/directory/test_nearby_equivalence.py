@@ -1,13 +1,18 @@
-"""The fast `nearby` returns exactly what the naive scan returns, on a synthetic directory of 2,000 services.
+"""The fast `nearby` and `nearby_partners` return exactly what the naive scans return, on a synthetic directory
+of 2,000 services.
 
-Same services in the same order, with the same verdicts, distances (to 0.1 km), towns, coverage and fees, for
-many people, places (gazetteer towns, points between two towns, any point in Mali) and filters; also after an
-incremental rebuild, and from the indexes migration 3 fills for a store built before it.
+Services: the same ones in the same order, with the same verdicts, matches, distances (to 0.1 km), towns,
+coverage and fees, for many people with their interests, days, places (gazetteer towns, points between two towns,
+any point in Mali) and filters. Partners: the same partners in the same order, each with the same services, the
+same counts, and pages that put end to end give the whole list. Also after an incremental rebuild, on a store
+changed under a query's cache (the same connection, another one), and from the indexes migration 3 fills for a
+store built before it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import random
 from pathlib import Path
 
@@ -18,21 +23,25 @@ from hypothesis import strategies as st
 
 from bench.synthetic import (
     SEARCH_WORDS,
+    TODAY,
+    TRADE_WORDS,
     NaiveDirectory,
     Query,
     gazetteer,
     naive_nearby,
+    naive_partners,
     sample_profile,
     sample_queries,
     synthetic_dataset,
 )
-from field_app.directory.build import build_directory
+from field_app.directory.build import build_directory, put_organization, remove_organization
 from field_app.directory.dataset import Dataset
-from field_app.directory.nearby import Filters, NearbyHit, nearby
+from field_app.directory.nearby import Filters, NearbyHit, NearbyPage, nearby, nearby_partners
 from field_app.domain.directory import Locality
 from field_app.domain.eligibility import Profile
 from field_app.domain.geo import haversine_km
-from field_app.domain.vocabulary import Document, Education, Pathway, Region, ServiceStatus, Sex
+from field_app.domain.ranking import Interests
+from field_app.domain.vocabulary import Document, Education, Pathway, Region, Sector, ServiceStatus, Sex
 from field_app.storage.database import open_db
 
 SIZE = 2000
@@ -76,8 +85,10 @@ def naive(store: sqlite_utils.Database) -> NaiveDirectory:
 
 def differences(db: sqlite_utils.Database, directory: NaiveDirectory, q: Query, limit: int | None) -> str | None:
     """None when `nearby` and the naive scan agree on `q`, else the first difference, in words."""
-    ours = nearby(db, q.profile, q.near, q.filters, region=q.region, limit=limit)
-    theirs = naive_nearby(directory, q.profile, q.near, q.filters, region=q.region, limit=limit)
+    ours = nearby(db, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region, limit=limit)
+    theirs = naive_nearby(
+        directory, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region, limit=limit
+    )
     if ours == theirs:
         return None
     for index, (a, b) in enumerate(zip(ours, theirs, strict=False)):
@@ -85,6 +96,50 @@ def differences(db: sqlite_utils.Database, directory: NaiveDirectory, q: Query, 
             changed = {f.name for f in dataclasses.fields(NearbyHit) if getattr(a, f.name) != getattr(b, f.name)}
             return f"{q}: at {index}, {a.service_id} vs {b.service_id}, differing in {sorted(changed)}"
     return f"{q}: {len(ours)} results vs {len(theirs)}"
+
+
+def page_differences(
+    db: sqlite_utils.Database, directory: NaiveDirectory, q: Query, offset: int, limit: int | None
+) -> str | None:
+    """None when `nearby_partners` and the naive grouped ranking agree on one page of `q`, else how they differ."""
+    ours = nearby_partners(
+        db, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region,
+        offset=offset, limit=limit,
+    )  # fmt: skip
+    theirs = naive_partners(
+        directory, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region,
+        offset=offset, limit=limit,
+    )  # fmt: skip
+    if ours == theirs:
+        return None
+    if (ours.total_partners, ours.total_services) != (theirs.total_partners, theirs.total_services):
+        return f"{q} @{offset}/{limit}: counts {ours.total_partners, ours.total_services} vs naive's"
+    for index, (a, b) in enumerate(zip(ours.partners, theirs.partners, strict=False)):
+        if a != b:
+            return f"{q} @{offset}/{limit}: partner {index} {a.organization_id} vs {b.organization_id}"
+    return f"{q} @{offset}/{limit}: {len(ours.partners)} partners vs {len(theirs.partners)}"
+
+
+def every_page(db: sqlite_utils.Database, q: Query, size: int) -> list[NearbyPage]:
+    """The pages of `q`, `size` partners each, following "more" until it says there are none left."""
+    pages = [nearby_partners(db, q.profile, q.near, q.filters, today=q.today, interests=q.interests,
+                             region=q.region, offset=0, limit=size)]  # fmt: skip
+    while pages[-1].more:
+        assert len(pages) < 10_000
+        pages.append(
+            nearby_partners(
+                db,
+                q.profile,
+                q.near,
+                q.filters,
+                today=q.today,
+                interests=q.interests,
+                region=q.region,
+                offset=pages[-1].next_offset,
+                limit=size,
+            )
+        )
+    return pages
 
 
 def test_the_synthetic_directory_is_varied(store: sqlite_utils.Database) -> None:
@@ -105,6 +160,13 @@ def test_the_synthetic_directory_is_varied(store: sqlite_utils.Database) -> None
         "GROUP BY o.name, s.name HAVING count(*) > 1)"
     ).fetchone()[0]
     assert twice_at_one_place > 0 and alike > 0  # ties that only the service id can break
+    ended = store.execute("SELECT count(*) FROM services WHERE end_date < ?", [TODAY.isoformat()]).fetchone()[0]
+    not_yet = store.execute("SELECT count(*) FROM services WHERE start_date > ?", [TODAY.isoformat()]).fetchone()[0]
+    assert ended > 20 and not_yet > 5  # ended by their dates, and not begun yet
+    hits = naive_nearby(NaiveDirectory.read(store), Profile(), None, Filters(radius_km=None), limit=None,
+                        interests=Interests(frozenset({Sector.MECHANICS}), "maçon"))  # fmt: skip
+    kinds = {h.match.kind.value for h in hits}
+    assert kinds == {"sector_of_interest", "trade", "none"}  # the match really orders something
 
 
 def test_same_results_as_the_naive_scan_for_sampled_questions(
@@ -115,6 +177,65 @@ def test_same_results_as_the_naive_scan_for_sampled_questions(
     rng = random.Random(7)
     problems = [differences(store, naive, q, rng.choice([50, 50, 10, 1, None, 0])) for q in queries]
     assert [p for p in problems if p] == []
+
+
+def test_same_partners_as_the_naive_ranking_for_sampled_questions(
+    store: sqlite_utils.Database, naive: NaiveDirectory, localities: dict[str, Locality]
+) -> None:
+    """One card per partner, in the naive ranking's order, with its services and the whole counts."""
+    queries = sample_queries(200, seed=15, localities=localities, varied=True)
+    queries += sample_queries(80, seed=16, localities=localities)  # the defaults, as the screen asks
+    rng = random.Random(17)
+    problems = []
+    for q in queries:
+        limit = rng.choice([10, 10, 1, 3, 25, None])
+        offset = rng.choice([0, 0, 0, 1, 10, 37]) if limit else 0
+        problems.append(page_differences(store, naive, q, offset, limit))
+    assert [p for p in problems if p] == []
+
+
+@pytest.mark.parametrize("size", [1, 4, 10])
+def test_pages_put_end_to_end_are_the_whole_list(
+    store: sqlite_utils.Database, naive: NaiveDirectory, localities: dict[str, Locality], size: int
+) -> None:
+    """ "More" until it stops: every partner once, in order, and the counts said on every page."""
+    queries = sample_queries(12, seed=20 + size, localities=localities) + sample_queries(
+        12, seed=30 + size, localities=localities, varied=True
+    )
+    for q in queries:
+        whole = naive_partners(naive, q.profile, q.near, q.filters, today=q.today, interests=q.interests,
+                               region=q.region, limit=None)  # fmt: skip
+        pages = every_page(store, q, size)
+        assert [p for page in pages for p in page.partners] == list(whole.partners), q
+        assert {(page.total_partners, page.total_services) for page in pages} == {
+            (whole.total_partners, whole.total_services)
+        }
+        assert all(len(page.partners) == size for page in pages[:-1]) and not pages[-1].more
+        assert sum(len(p.services) for p in whole.partners) == whole.total_services
+
+
+def test_the_walk_stops_early(
+    store: sqlite_utils.Database, localities: dict[str, Locality], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of partners assesses a small part of what is in reach (else it would not be fast)."""
+    from field_app.directory import nearby as module
+
+    assessed = 0
+    original = module._Query.hit
+
+    def counting(self: module._Query, candidate: module._Candidate) -> NearbyHit | None:
+        nonlocal assessed
+        assessed += 1
+        return original(self, candidate)
+
+    monkeypatch.setattr(module._Query, "hit", counting)
+    ratios = []
+    for q in sample_queries(40, seed=41, localities=localities):
+        assessed = 0
+        page = nearby_partners(store, q.profile, q.near, q.filters, today=q.today, interests=q.interests)
+        if page.total_services > 200:
+            ratios.append(assessed / page.total_services)
+    assert len(ratios) > 10 and sorted(ratios)[len(ratios) // 2] < 0.5
 
 
 def test_same_results_between_two_towns(
@@ -131,7 +252,7 @@ def test_same_results_between_two_towns(
         for filters in (Filters(radius_km=None), Filters(), Filters(pathway=rng.choice(list(Pathway)).value)):
             q = Query(profile, near, filters, None, f"{a.id}/{b.id}")
             assert differences(store, naive, q, rng.choice([50, None])) is None
-        hits = nearby(store, profile, near, Filters(radius_km=None), limit=None)
+        hits = nearby(store, profile, near, Filters(radius_km=None), today=TODAY, limit=None)
         ties += len({h.town for h in hits if h.distance_km is not None}) > len(
             {h.distance_km for h in hits if h.distance_km is not None}
         )
@@ -188,7 +309,8 @@ def test_same_results_for_two_offices_at_one_place(store: sqlite_utils.Database,
         ]:
             q = Query(profile, near, chosen, None, sid)
             assert differences(store, naive, q, None) is None
-        assert any(h.service_id == sid for h in nearby(store, profile, (lat, lon), Filters(text=name), limit=None))
+        found = nearby(store, profile, (lat, lon), Filters(text=name), today=TODAY, limit=None)
+        assert any(h.service_id == sid for h in found)
 
 
 points = st.tuples(st.floats(10.2, 25.0), st.floats(-12.2, 4.2))
@@ -212,6 +334,14 @@ filters = st.builds(
 )
 
 
+interests = st.builds(
+    Interests,
+    sectors=st.frozensets(st.sampled_from(Sector), max_size=3),
+    trade=st.none() | st.sampled_from([t for t in TRADE_WORDS if t] + ["", "zzz"]),
+)
+days = st.sampled_from([TODAY, dt.date(2019, 1, 1), dt.date(2024, 6, 30), dt.date(2031, 1, 1)])
+
+
 @settings(max_examples=120, deadline=None)
 @given(
     profile=profiles,
@@ -219,6 +349,8 @@ filters = st.builds(
     chosen=filters,
     region=st.none() | st.sampled_from(Region),
     limit=st.none() | st.integers(0, 120),
+    wants=interests,
+    today=days,
 )
 def test_same_results_anywhere_in_mali(
     store: sqlite_utils.Database,
@@ -228,9 +360,38 @@ def test_same_results_anywhere_in_mali(
     chosen: Filters,
     region: Region | None,
     limit: int | None,
+    wants: Interests,
+    today: dt.date,
 ) -> None:
     """A phone's position is any point, not only a town."""
-    assert differences(store, naive, Query(profile, near, chosen, region), limit) is None
+    assert differences(store, naive, Query(profile, near, chosen, region, "", wants, today), limit) is None
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    profile=profiles,
+    near=st.none() | points,
+    chosen=filters,
+    region=st.none() | st.sampled_from(Region),
+    offset=st.integers(0, 40),
+    limit=st.none() | st.integers(0, 30),
+    wants=interests,
+    today=days,
+)
+def test_same_partners_anywhere_in_mali(
+    store: sqlite_utils.Database,
+    naive: NaiveDirectory,
+    profile: Profile,
+    near: tuple[float, float] | None,
+    chosen: Filters,
+    region: Region | None,
+    offset: int,
+    limit: int | None,
+    wants: Interests,
+    today: dt.date,
+) -> None:
+    q = Query(profile, near, chosen, region, "", wants, today)
+    assert page_differences(store, naive, q, offset if limit else 0, limit) is None
 
 
 def changed(dataset: Dataset, seed: int) -> Dataset:
@@ -265,6 +426,38 @@ def test_same_results_after_an_incremental_rebuild(tmp_path: Path, localities: d
     queries = sample_queries(120, seed=24, localities=localities, varied=True)
     assert [p for q in queries if (p := differences(db, directory, q, rng.choice([50, None])))] == []
     db.close()
+
+
+def test_a_changed_directory_is_seen_at_once_on_this_connection_and_another(
+    tmp_path: Path, localities: dict[str, Locality]
+) -> None:
+    """The query keeps the directory's shape in memory: a build, a sync's organisation put or removal and an
+    office's edit made after a query are in the next one, whichever connection wrote them."""
+    path = tmp_path / "field_app.db"
+    db, other = open_db(path), None
+    first = synthetic_dataset(600, seed=51)
+    build_directory(db, dataset=first)
+    queries = sample_queries(30, seed=52, localities=localities) + sample_queries(
+        30, seed=53, localities=localities, varied=True
+    )
+
+    def agree(conn: sqlite_utils.Database) -> list[str]:
+        directory = NaiveDirectory.read(conn)
+        out = [p for q in queries if (p := differences(conn, directory, q, None))]
+        return out + [p for q in queries if (p := page_differences(conn, directory, q, 0, 10))]
+
+    assert agree(db) == []
+    build_directory(db, dataset=changed(first, 54))  # a rebuild on the same connection
+    assert agree(db) == []
+    org = first.organizations[3]
+    renamed = org.model_copy(update={"name": "Aaa premier par le nom", "services": org.services[:1]})
+    other = open_db(path)
+    put_organization(other, renamed)  # a sync on another connection
+    assert agree(db) == []
+    assert remove_organization(other, first.organizations[5].id)
+    assert agree(db) == [] and agree(other) == []
+    db.close()
+    other.close()
 
 
 def test_migration_3_fills_the_nearby_indexes_as_the_build_does(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from field_app.directory.nearby import Filters, NearbyHit, nearby
 from field_app.directory.places import region_capital
 from field_app.directory.search import resolve_place
 from field_app.domain.eligibility import Status
+from field_app.domain.ranking import Interests
 from field_app.errors import NotFound
 from field_app.i18n import _, format_fcfa, format_km
 from field_app.labels import PATHWAYS, VERDICTS, reason_message
@@ -183,7 +184,10 @@ class NearbyViewModel:
             pathway=self.pathway, text=self.text or None, free_only=self.free_only, eligible_only=self.eligible_only
         )
         profile = self.returnee.profile(self._clock().date())
-        hits = nearby(self._db, profile, self._near(), filters, limit=self._limit)
+        interests = Interests(frozenset(self.returnee.sectors), self.returnee.trade_before)
+        hits = nearby(
+            self._db, profile, self._near(), filters, today=self._clock().date(), interests=interests, limit=self._limit
+        )
         self.rows = [row_of(h) for h in hits]
         eligible = sum(1 for r in self.rows if r.verdict is not Status.NOT_ELIGIBLE)
         if not self.rows:
