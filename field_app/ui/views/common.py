@@ -245,9 +245,16 @@ def radio_group(
     key: str | None = None,
     label: str | None = None,
 ) -> ft.RadioGroup:
-    """Radios in a wrapping row, each a 48 px target; `label` names the group for a screen reader."""
-    radios: list[ft.Control] = [touch(ft.Radio(value=o.key, label=o.text, key=o.key)) for o in options]
-    row: ft.Control = ft.Row(radios, wrap=True, spacing=8, run_spacing=0)
+    """Radios, each a 48 px target: two side by side, more one under the other (a labelled radio fills its line
+    in Flutter, and three do not fit beside each other on a phone); `label` names the group for a screen reader."""
+    radios: list[ft.Container] = [touch(ft.Radio(value=o.key, label=o.text, key=o.key)) for o in options]
+    row: ft.Control
+    if len(radios) <= 2:
+        for cell in radios:
+            cell.expand = True
+        row = ft.Row(list(radios), spacing=8)
+    else:
+        row = ft.Column(list(radios), spacing=0)
     if label:
         row = ft.Semantics(label=label, container=True, content=row)
     return ft.RadioGroup(value=value, on_change=on_change, content=row, key=key)

@@ -28,6 +28,7 @@ from field_app.ui.viewmodels.sync import (
     no_answer_text,
 )
 from field_app.ui.views.common import (
+    TOUCH,
     Nav,
     button,
     error_text,
@@ -247,7 +248,9 @@ def sync_badge(vm: SyncViewModel, nav: Nav) -> tuple[ft.Control, Callable[[], No
     count = ft.Text(size=13, weight=ft.FontWeight.W_600)
     box = ft.Container(
         content=ft.Row([icon, count], spacing=2, tight=True),
-        padding=ft.Padding.symmetric(horizontal=12, vertical=12),  # a 48 px target
+        padding=ft.Padding.symmetric(horizontal=12),
+        height=TOUCH,  # a 48 px target (the padding alone made 46: a 22 px icon)
+        alignment=ft.Alignment.CENTER,
         on_click=handler(lambda: nav.go(routes.SYNC)),
         border_radius=24,
     )
