@@ -197,7 +197,8 @@ def test_register_refer_and_follow_up_at_phone_size(page: Page, app: tuple[str, 
         assert [(r[1], r[2]) for r in referrals] == [(SERVICE, "queued")]
         referral_id, returnee_id = referrals[0][0], referrals[0][3]
         person = db.execute(
-            "SELECT given_name, family_name, region, json_extract(document, '$.return_date') FROM returnees WHERE id = ?",
+            "SELECT given_name, family_name, region, json_extract(document, '$.return_date') FROM returnees"
+            " WHERE id = ?",
             [returnee_id],
         )
         assert person.fetchone() == ("Fatoumata", "Traoré", "kayes", "2024-11-02")  # typed 02/11/2024
