@@ -153,9 +153,9 @@ def walk_screen(page: Page, cdp: Any, report: ScreenReport, width: int, height: 
         page.mouse.wheel(0, -5000)
         page.wait_for_timeout(300)
         same = 0
-        for _ in range(40):  # at most 40 screens long
+        for _ in range(60):  # steps smaller than the shortest list viewport, so every tile is once fully in view
             before = read_controls(page, cdp)
-            page.mouse.wheel(0, height * 0.6)
+            page.mouse.wheel(0, height * 0.4)
             page.wait_for_timeout(450)
             after = read_controls(page, cdp)
             report.add(after)
