@@ -221,8 +221,9 @@ REASONS = {
     "service_suspended": N_("This service is suspended for now."),
     "service_full": N_("This service is full for now."),
     "service_planned": N_("This service has not opened yet."),
-    "below_min_age": N_("Too young: from {min_age} years."),
-    "above_max_age": N_("Too old: up to {max_age} years."),
+    # {age} is "18 years" (ngettext); French says the upper limit without an adjective that would need a gender.
+    "below_min_age": N_("Too young: from {age}."),
+    "above_max_age": N_("Too old: up to {age}."),
     "age_unknown": N_("Age limits apply: check the age."),
     "sex_restricted": N_("Reserved for: {sex}."),
     "missing_document": N_("Bring: {document}."),
@@ -308,12 +309,19 @@ def country_name(code: str) -> str:
     return str(Locale.parse(BABEL_LOCALES[language()]).territories.get(code, code))
 
 
+def _years(text: str) -> str:
+    """An age limit in words, "18 years" ("1 year", "1 an"), or `text` itself when it is not a number."""
+    if not text.isdigit():
+        return text
+    n = int(text)
+    return ngettext("{n} year", "{n} years", n).format(n=format_number(n))
+
+
 def reason_message(reason: Reason) -> str:
     """One eligibility reason as a sentence, e.g. "Bring a birth certificate."."""
     params = dict(reason.params)
     words = {
-        "min_age": params.get("min_age", ""),
-        "max_age": params.get("max_age", ""),
+        "age": _years(params.get("min_age") or params.get("max_age") or ""),
         "sex": _("women") if params.get("sex") == "F" else _("men"),
         "document": label(DOCUMENTS, params.get("document", "")),
         "education": label(EDUCATION, params.get("education", "")),
@@ -321,6 +329,13 @@ def reason_message(reason: Reason) -> str:
     }
     template = REASONS.get(reason.code)
     return _(template).format(**words) if template else reason.code
+
+
+def too_long(field: str, limit: int) -> str:
+    """A text over its limit, naming the field: "Note is too long (at most 500 characters)."."""
+    return ngettext(
+        "{label} is too long (at most {n} character).", "{label} is too long (at most {n} characters).", limit
+    ).format(label=field, n=format_number(limit))
 
 
 def pending_words(n: int) -> str:

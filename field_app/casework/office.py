@@ -40,7 +40,7 @@ from field_app.domain.returnees import Returnee
 from field_app.domain.workflow import DEFAULT_OVERDUE_DAYS, check_move, next_moves, overdue_cutoff
 from field_app.errors import NotFound, Problem, ValidationError
 from field_app.i18n import _
-from field_app.labels import move_problem
+from field_app.labels import move_problem, too_long
 from field_app.storage.referrals import add_event, get_referral
 from field_app.storage.shared_persons import get_shared_person
 from field_app.sync.protocol import SharedPerson
@@ -489,9 +489,7 @@ def move(
     outcome_code = _code(Outcome, outcome, "outcome", problems) if outcome not in (None, "") else None
     note = " ".join((note or "").split()) or None
     if note is not None and len(note) > NOTE_MAX:
-        problems.append(
-            Problem("note", _("{label} is too long (at most {n} characters).").format(label=_("Note"), n=NOTE_MAX))
-        )
+        problems.append(Problem("note", too_long(_("Note"), NOTE_MAX)))
     stored = get_referral(db, referral_id)
     workspace = current(db)
     if workspace.role == "office" and workspace.region and stored.referral.region != workspace.region:

@@ -25,6 +25,7 @@ from field_app.domain.directory import InsertionRate
 from field_app.domain.referrals import Outcome, ReferralStatus
 from field_app.errors import NotFound, Problem, ValidationError
 from field_app.i18n import _
+from field_app.labels import too_long
 from field_app.storage.devices import get_device, list_devices, put_device
 from field_app.storage.outbox import enqueue
 from field_app.sync.protocol import DeviceInfo, DeviceRevocation
@@ -94,9 +95,7 @@ def revoke(db: sqlite_utils.Database, device_id: str, *, note: str | None = None
         return device
     note = " ".join((note or "").split()) or None
     if note is not None and len(note) > 500:
-        raise ValidationError(
-            [Problem("note", _("{label} is too long (at most {n} characters).").format(label=_("Note"), n=500))]
-        )
+        raise ValidationError([Problem("note", too_long(_("Note"), 500))])
     payload = DeviceRevocation(device_id=device_id, at=now, note=note)
     revoked = device.model_copy(update={"revoked_at": now})
     with db.atomic():

@@ -25,6 +25,7 @@ from field_app.domain.directory import Organization
 from field_app.domain.vocabulary import ServiceStatus
 from field_app.errors import NotFound, Problem, ValidationError
 from field_app.i18n import _
+from field_app.labels import too_long
 from field_app.storage.audit import AuditLine, get_audit, list_audit
 from field_app.storage.outbox import enqueue
 from field_app.sync.protocol import DirectoryEdit, FieldChange
@@ -52,9 +53,7 @@ def editable_organizations(db: sqlite_utils.Database, *, role: str, region: str 
 def _check_note(note: str | None) -> str | None:
     note = " ".join((note or "").split()) or None
     if note is not None and len(note) > NOTE_MAX:
-        raise ValidationError(
-            [Problem("note", _("{label} is too long (at most {n} characters).").format(label=_("Note"), n=NOTE_MAX))]
-        )
+        raise ValidationError([Problem("note", too_long(_("Note"), NOTE_MAX))])
     return note
 
 

@@ -90,8 +90,11 @@ def _directory(args: argparse.Namespace) -> int:
     if args.action == "validate":
         ds = load_dataset(args.db_dir)
         print(
-            _("valid: {orgs} organisations, {places} localities").format(
-                orgs=len(ds.organizations), places=len(ds.localities)
+            _("valid: {organisations}, {localities}").format(
+                organisations=ngettext("{n} organisation", "{n} organisations", len(ds.organizations)).format(
+                    n=len(ds.organizations)
+                ),
+                localities=ngettext("{n} locality", "{n} localities", len(ds.localities)).format(n=len(ds.localities)),
             )
         )
         _report_past_end(ds, args.as_of or dt.date.today())
@@ -114,7 +117,10 @@ def _directory(args: argparse.Namespace) -> int:
         orgs = import_hsds(args.hsds)
         if args.to_dataset:
             written = write_dataset_files(orgs, args.to_dataset)
-            print(_("{n} organisation files written to {path}").format(n=len(written), path=args.to_dataset))
+            files = ngettext(
+                "{n} organisation file written to {path}", "{n} organisation files written to {path}", len(written)
+            )
+            print(files.format(n=len(written), path=args.to_dataset))
             return 0
         db = open_db(database_path(data_dir))
         localities = load_dataset(default_db_dir()).localities

@@ -29,7 +29,7 @@ import yaml
 from field_app.domain.referrals import OFFICE_KINDS, DeclineReason, Outcome, ReferralStatus
 from field_app.domain.vocabulary import Region, find_region
 from field_app.errors import NotFound, Problem, StorageError, ValidationError
-from field_app.i18n import _
+from field_app.i18n import _, ngettext
 from field_app.labels import REFERRAL_STATUSES
 
 if TYPE_CHECKING:
@@ -144,7 +144,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     ready = _prepare(args, seed=True)
     if ready.seeded:
-        print(_("Directory seeded from db/: {n} organisations").format(n=ready.seeded), flush=True)
+        seeded = ngettext(
+            "Directory seeded from db/: {n} organisation", "Directory seeded from db/: {n} organisations", ready.seeded
+        )
+        print(seeded.format(n=ready.seeded), flush=True)
     app = create_app(ready.db, hub_id=ready.hub_id)
     print(
         _("Sync hub on http://{host}:{port} (database: {db}); API documentation at /docs").format(

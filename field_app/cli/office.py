@@ -25,7 +25,7 @@ from field_app.cli.common import data_dir_arg
 from field_app.directory.store import open_directory
 from field_app.domain.referrals import ReferralStatus
 from field_app.errors import Problem, ValidationError
-from field_app.i18n import _
+from field_app.i18n import _, ngettext
 from field_app.labels import REFERRAL_STATUSES
 from field_app.storage.paths import resolve_data_dir
 
@@ -84,7 +84,12 @@ def _inbox(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([i.as_json() for i in items], ensure_ascii=False, indent=2))
         return 0
-    print(_("{n} referrals, {late} overdue").format(n=page.total, late=page.overdue))
+    print(
+        _("{referrals}, {overdue}").format(
+            referrals=ngettext("{n} referral", "{n} referrals", page.total).format(n=page.total),
+            overdue=ngettext("{n} overdue", "{n} overdue", page.overdue).format(n=page.overdue),
+        )
+    )
     for i in items:
         who = i.person.full_name if i.person else _("(details not shared)")
         mark = "!" if i.overdue else " "

@@ -17,7 +17,7 @@ from field_app.directory.store import open_directory
 from field_app.domain.referrals import ReferralStatus
 from field_app.domain.vocabulary import find_region
 from field_app.errors import Problem, ValidationError
-from field_app.i18n import _
+from field_app.i18n import _, ngettext
 from field_app.storage.paths import resolve_data_dir
 
 COMMANDS = ("supervisor",)
@@ -111,7 +111,11 @@ def run(args: argparse.Namespace) -> int:
             data["conflicts"] = [i["id"] for i in data["conflicts"]]
             print(json.dumps(data, ensure_ascii=False, indent=2))
             return 0
-        print(_("{n} referrals").format(n=p.total) + " · " + ", ".join(f"{k}: {v}" for k, v in p.by_status.items()))
+        print(
+            ngettext("{n} referral", "{n} referrals", p.total).format(n=p.total)
+            + " · "
+            + ", ".join(f"{k}: {v}" for k, v in p.by_status.items())
+        )
         print(_("By region: {counts}").format(counts=", ".join(f"{k}: {v}" for k, v in p.by_region.items())))
         print(_("By month: {counts}").format(counts=", ".join(f"{k}: {v}" for k, v in p.by_month)))
         print(_("Overdue: {n} · conflicts: {m}").format(n=p.overdue_total, m=p.conflicts_total))
@@ -138,6 +142,6 @@ def run(args: argparse.Namespace) -> int:
             n = export_outcomes(db, path, fmt=fmt, region=region, now=now)
         else:
             n = export_audit(db, path, fmt=fmt, now=now)
-        print(_("{n} rows written to {path}").format(n=n, path=path))
+        print(ngettext("{n} row written to {path}", "{n} rows written to {path}", n).format(n=n, path=path))
         return 0
     raise AssertionError(args.action)

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from field_app.directory.store import open_directory
 from field_app.errors import FieldAppError, NotFound
-from field_app.i18n import N_, _
+from field_app.i18n import N_, _, ngettext
 from field_app.labels import SYNC_ENTITIES, SYNC_ROLES, label
 from field_app.storage.paths import resolve_data_dir
 from field_app.sync import quarantine
@@ -215,5 +215,5 @@ def _retry(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
     if unknown:
         raise NotFound(_("no refused entry numbered {seq}").format(seq=", ".join(map(str, unknown))))
     n = quarantine.retry(db) if args.all else sum(quarantine.retry(db, s) for s in args.seq)
-    print(_("{n} entries back in the queue").format(n=n))
+    print(ngettext("{n} entry back in the queue", "{n} entries back in the queue", n).format(n=n))
     return 0

@@ -52,7 +52,7 @@ from field_app.directory.build import put_locality, put_organization, remove_loc
 from field_app.domain.directory import Locality, Organization
 from field_app.domain.referrals import ReferralEvent
 from field_app.errors import AuthError, FieldAppError, SyncError, ValidationError
-from field_app.i18n import _
+from field_app.i18n import _, ngettext
 from field_app.storage import outbox, sync_state
 from field_app.storage.access import put_access
 from field_app.storage.audit import put_audit
@@ -110,16 +110,14 @@ class SyncReport:
         return asdict(self)
 
     def summary(self) -> str:
-        """One line for people, e.g. for `field-app sync`."""
-        return _(
-            "sent {pushed} ({applied} new, {duplicates} already there, {rejected} refused), "
-            "received {pulled} changes, cursor {cursor}, {seconds} s"
-        ).format(
-            pushed=self.pushed,
-            applied=self.applied,
-            duplicates=self.duplicates,
-            rejected=self.rejected,
-            pulled=self.pulled,
+        """One line for people, e.g. for `field-app sync`: "sent 1 (1 new, 0 already there, 0 refused), received
+        2 changes, …" — each count in its own plural form (French makes every part agree with its number)."""
+        return _("{sent} ({new}, {already}, {refused}), {received}, cursor {cursor}, {seconds} s").format(
+            sent=ngettext("sent {n}", "sent {n}", self.pushed).format(n=self.pushed),
+            new=ngettext("{n} new", "{n} new", self.applied).format(n=self.applied),
+            already=ngettext("{n} already there", "{n} already there", self.duplicates).format(n=self.duplicates),
+            refused=ngettext("{n} refused", "{n} refused", self.rejected).format(n=self.rejected),
+            received=ngettext("received {n} change", "received {n} changes", self.pulled).format(n=self.pulled),
             cursor=self.cursor,
             seconds=f"{self.duration_s:.1f}",
         )
@@ -356,7 +354,9 @@ class SyncEngine:
             counts["pushed"] += 1
             counts["applied" if r.result == "applied" else "duplicates" if r.result == "duplicate" else "rejected"] += 1
         if len(answered) < len(batch):  # left pending: sent again next time
-            raise HubError(_("the hub answered {n} of {total} entries").format(n=len(answered), total=len(batch)))
+            total = len(batch)
+            answer = ngettext("the hub answered {n} of {total} entry", "the hub answered {n} of {total} entries", total)
+            raise HubError(answer.format(n=len(answered), total=total))
 
     # --- pull --------------------------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ def test_inbox_counts_pages_and_opens_the_detail_on_a_phone(
     vm = router.model(routes.INBOX)
     assert home.route == routes.INBOX and isinstance(vm, InboxViewModel)
     shown = texts(home)
-    assert "Referrals of Kayes" in shown and "1 of 1 referrals" in shown
+    assert "Referrals of Kayes" in shown and "1 of 1 referral" in shown
     assert "All (1)" in shown and "Fatoumata Traoré" in shown
     fire(by_key(home, rid, ft.ListTile))
     assert recorder.went[-1] == routes.case(rid)

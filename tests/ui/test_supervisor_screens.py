@@ -93,7 +93,7 @@ def test_export_writes_into_the_exports_folder_and_says_where(
     assert isinstance(vm, ExportsViewModel) and vm.folder == tmp_path / "exports"
     fire(button(view, "Export"))
     assert vm.written is not None and vm.written.parent == tmp_path / "exports" and vm.written.exists()
-    assert str(vm.written) in " ".join(texts(view)) and vm.message.startswith("1 rows written")
+    assert str(vm.written) in " ".join(texts(view)) and vm.message.startswith("1 row written")
 
 
 def test_the_audit_and_access_logs_open(

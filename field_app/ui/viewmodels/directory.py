@@ -95,5 +95,7 @@ class DirectoryViewModel:
             if not self.rows
             else ngettext("{n} service", "{n} services", len(self.rows)).format(n=format_number(len(self.rows)))
             if len(self.rows) < self._limit
-            else _("First {n} services: refine the search").format(n=len(self.rows))
+            else ngettext(
+                "First {n} service: refine the search", "First {n} services: refine the search", len(self.rows)
+            ).format(n=len(self.rows))
         )

@@ -163,7 +163,7 @@ class InboxViewModel:
         return [Option(ANY, _("All towns"))] + [Option(pid, name) for pid, name in towns]
 
     def overdue_options(self) -> list[Option]:
-        return [Option(str(n), _("{n} days").format(n=n)) for n in OVERDUE_CHOICES]
+        return [Option(str(n), ngettext("{n} day", "{n} days", n).format(n=n)) for n in OVERDUE_CHOICES]
 
     @property
     def overdue_days(self) -> int:
@@ -242,10 +242,22 @@ class InboxViewModel:
     def status_text(self) -> str:
         if not self.total:
             return _("No referral matches these filters.") if self.filtered else _("No referral in this region yet.")
-        shown = _("{n} of {total} referrals").format(n=len(self.rows), total=self.total)
+        shown = ngettext("{n} of {total} referral", "{n} of {total} referrals", self.total).format(
+            n=len(self.rows), total=self.total
+        )
         if self.overdue:
-            shown += " · " + _("{n} overdue (no news for {days} days)").format(n=self.overdue, days=self.overdue_days)
+            days = self.overdue_days
+            late = ngettext("{n} overdue (no news for {days} day)", "{n} overdue (no news for {days} days)", days)
+            shown += " · " + late.format(n=self.overdue, days=days)
         return shown
+
+    @property
+    def more_text(self) -> str:
+        """The "More" button: how many of the referrals are shown (the count agrees with the number shown)."""
+        n = len(self.rows)
+        return ngettext("More ({n} of {total} referrals shown)", "More ({n} of {total} referrals shown)", n).format(
+            n=n, total=self.total
+        )
 
     @property
     def region_name(self) -> str:

@@ -19,7 +19,7 @@ from field_app.domain.fees import lowest_registration_fee
 from field_app.domain.freshness import is_stale
 from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import ServiceStatus
-from field_app.i18n import N_, _, format_date, format_fcfa
+from field_app.i18n import N_, _, format_date, format_fcfa, ngettext
 from field_app.labels import (
     DOCUMENTS,
     PATHWAYS,
@@ -230,7 +230,9 @@ class ServiceDetailViewModel:
         cap = self.detail.organization.capacity
         if cap is None:
             return None
-        return _("{n} people a year").format(n=cap.per_year) if cap.per_year else cap.text
+        if not cap.per_year:
+            return cap.text
+        return ngettext("{n} person a year", "{n} people a year", cap.per_year).format(n=cap.per_year)
 
     @property
     def offices(self) -> list[OfficeRow]:

@@ -247,7 +247,9 @@ class ExportsViewModel:
             self.error = str(exc)
             return False
         self.written = path
-        self.message = _("{n} rows written to {path}").format(n=rows, path=path)
+        self.message = ngettext("{n} row written to {path}", "{n} rows written to {path}", rows).format(
+            n=rows, path=path
+        )
         return True
 
 
@@ -302,7 +304,8 @@ class AuditViewModel:
     def status_text(self) -> str:
         if not self.rows:
             return _("No directory edit yet.")
-        return _("The latest {n} edits").format(n=len(self.rows))
+        n = len(self.rows)
+        return ngettext("The latest edit", "The latest {n} edits", n).format(n=n)
 
     def revert(self, audit_id: str) -> None:
         try:
@@ -352,4 +355,5 @@ class AccessViewModel:
 
     @property
     def status_text(self) -> str:
-        return _("The latest {n} reads").format(n=len(self.rows)) if self.rows else _("No read recorded yet.")
+        n = len(self.rows)
+        return ngettext("The latest read", "The latest {n} reads", n).format(n=n) if n else _("No read recorded yet.")

@@ -15,7 +15,7 @@ import sqlite_utils
 from field_app.casework import upkeep
 from field_app.domain.geo import fold
 from field_app.errors import FieldAppError, ValidationError
-from field_app.i18n import N_, _, format_date
+from field_app.i18n import N_, _, format_date, ngettext
 from field_app.ui.viewmodels.common import Clock, Option
 
 SERVICE_STATUSES = {
@@ -48,7 +48,10 @@ class UpkeepListViewModel:
     def status_text(self) -> str:
         if not self._all:
             return _("No organisation of this region in the directory.")
-        return _("{n} of {total} organisations").format(n=len(self.rows), total=len(self._all))
+        total = len(self._all)
+        return ngettext("{n} of {total} organisation", "{n} of {total} organisations", total).format(
+            n=len(self.rows), total=total
+        )
 
 
 def _joined(items: list[Any]) -> str:

@@ -123,7 +123,7 @@ def inbox_screen(ctx: routes.Context, vm: InboxViewModel) -> ft.View:
         if vm.has_more:
             items.append(
                 button(
-                    _("More ({n} of {total} shown)").format(n=len(vm.rows), total=vm.total),
+                    vm.more_text,
                     handler(more),
                     icon=ft.Icons.EXPAND_MORE,
                     kind="outlined",
