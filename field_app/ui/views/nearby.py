@@ -1,4 +1,10 @@
-"""The returnee page: who, near where, filters, and the partners with this person's verdict. Tap → detail."""
+"""The returnee page: who, near where, filters, and one card per partner with its services and this person's
+verdict on each, best first; "more" loads the next partners. Tap a service → its page.
+
+Phone first (one column at 360 px; the same column, centred, on a desktop). A card: the partner, where it is and
+how many of its services matched, the line that says why it stands there, then its first services (verdict chip
+with words and icon, the sector it shares with the person's interests, where, the fee) and "show all".
+"""
 
 from __future__ import annotations
 
@@ -10,45 +16,123 @@ import flet as ft
 
 from field_app.i18n import _
 from field_app.ui import routes
-from field_app.ui.viewmodels.nearby import LocationProblem, NearbyRow, NearbyViewModel
-from field_app.ui.views.common import TOUCH, Nav, button, dropdown, handler, heading, note, screen, verdict_chip
+from field_app.ui.viewmodels.nearby import LocationProblem, NearbyViewModel, PartnerCard, ServiceLine
+from field_app.ui.views.common import (
+    TOUCH,
+    Nav,
+    button,
+    dropdown,
+    handler,
+    heading,
+    note,
+    screen,
+    switch,
+    verdict_chip,
+)
 
 Locate = Callable[[], Awaitable[tuple[float, float] | LocationProblem]]
 
 
-def service_tile(row: NearbyRow, on_open: Callable[[], None]) -> ft.Control:
-    """One partner: service, organisation, verdict chip, where, fee, first reasons."""
-    facts = ft.Row(
-        [verdict_chip(row.verdict, row.verdict_text), ft.Text(row.where, size=13), ft.Text(row.fee, size=13)],
-        wrap=True,
-        spacing=8,
-        run_spacing=4,
-        vertical_alignment=ft.CrossAxisAlignment.CENTER,
-    )
-    lines: list[ft.Control] = [ft.Text(row.organization, size=13), facts]
-    lines += [ft.Text(reason, size=13, color=ft.Colors.ON_SURFACE_VARIANT) for reason in row.reasons]
+def service_tile(line: ServiceLine, on_open: Callable[[], None]) -> ft.Control:
+    """One service of a card: its name (read out with its partner's), verdict chip, shared sector, where, fee,
+    first reasons. The whole line opens the service's page."""
+    facts: list[ft.Control] = [verdict_chip(line.verdict, line.verdict_text)]
+    if line.matched:
+        facts.append(
+            ft.Row(
+                [ft.Icon(ft.Icons.STAR, size=16, color=ft.Colors.PRIMARY), ft.Text(line.matched, size=13)],
+                spacing=2,
+                tight=True,
+            )
+        )
+    facts += [ft.Text(line.where, size=13), ft.Text(line.fee, size=13)]
+    lines: list[ft.Control] = [
+        ft.Row(facts, wrap=True, spacing=8, run_spacing=4, vertical_alignment=ft.CrossAxisAlignment.CENTER)
+    ]
+    lines += [ft.Text(reason, size=13, color=ft.Colors.ON_SURFACE_VARIANT) for reason in line.reasons]
     return ft.ListTile(
-        title=ft.Text(row.title, weight=ft.FontWeight.W_600),
+        title=ft.Text(line.title, weight=ft.FontWeight.W_600, semantics_label=f"{line.title}, {line.organization}"),
         subtitle=ft.Column(lines, spacing=4, tight=True),
         on_click=handler(on_open),
-        min_height=72,
-        content_padding=ft.Padding.symmetric(horizontal=4, vertical=4),
-        key=row.service_id,
+        min_height=64,
+        content_padding=ft.Padding.symmetric(horizontal=4, vertical=2),
+        key=line.service_id,
+    )
+
+
+def partner_card(
+    vm: NearbyViewModel, card: PartnerCard, on_open: Callable[[str], None], on_toggle: Callable[[str], None]
+) -> ft.Control:
+    head = ft.Column(
+        [
+            ft.Semantics(
+                header=True,
+                content=ft.Text(f"{card.rank}. {card.name}", size=16, weight=ft.FontWeight.W_600),
+            ),
+            ft.Text(" · ".join(filter(None, [card.where, card.count])), size=13),
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.INFO_OUTLINE, size=16, color=ft.Colors.PRIMARY),
+                    ft.Text(card.why, size=13, color=ft.Colors.PRIMARY, expand=True),
+                ],
+                spacing=6,
+                vertical_alignment=ft.CrossAxisAlignment.START,
+            ),
+        ],
+        spacing=2,
+        tight=True,
+    )
+    rows: list[ft.Control] = [head, ft.Divider(height=8)]
+    rows += [service_tile(line, partial(on_open, line.service_id)) for line in vm.visible_services(card)]
+    toggle = vm.toggle_text(card)
+    if toggle:
+        rows.append(
+            ft.Row(
+                [
+                    button(
+                        toggle,
+                        handler(partial(on_toggle, card.organization_id)),
+                        icon=ft.Icons.EXPAND_LESS if card.organization_id in vm.expanded else ft.Icons.EXPAND_MORE,
+                        kind="text",
+                    )
+                ]
+            )
+        )
+    return ft.Card(
+        content=ft.Container(
+            ft.Column(rows, spacing=2, tight=True), padding=ft.Padding.symmetric(horizontal=12, vertical=10)
+        ),
+        key=f"partner:{card.organization_id}",
     )
 
 
 def nearby_view(vm: NearbyViewModel, nav: Nav, locate: Locate | None = None) -> ft.View:
-    results = ft.Column(spacing=0, key="results")
-    status = note(vm.status, size=13)
+    results = ft.Column(spacing=8, key="results")
+    status = ft.Text(vm.status, size=15, weight=ft.FontWeight.W_600, key="count")
     location = note(vm.location_message, size=13)
+    interests = note(vm.interests_summary, size=13)
+
+    def open_service(service_id: str) -> None:
+        nav.go(routes.service(service_id, vm.returnee.id))
+
+    def on_toggle(organization_id: str) -> None:
+        vm.toggle(organization_id)
+        redraw()
+
+    def on_more(e: Any) -> None:
+        vm.load_more()
+        redraw()
+
+    more = ft.Container(content=button(vm.shown, on_more, icon=ft.Icons.EXPAND_MORE, kind="tonal"), key="more")
 
     def redraw() -> None:
-        results.controls = [
-            service_tile(row, partial(nav.go, routes.service(row.service_id, vm.returnee.id))) for row in vm.rows
-        ]
+        results.controls = [partner_card(vm, card, open_service, on_toggle) for card in vm.cards]
         status.value = vm.status
+        more.content = button(vm.shown, on_more, icon=ft.Icons.EXPAND_MORE, kind="tonal")
+        more.visible = vm.more
         filters.subtitle = ft.Text(vm.filters_summary, size=13)
         location.value, location.visible = vm.location_message, bool(vm.location_message)
+        interests.value, interests.visible = vm.interests_summary, bool(vm.interests_summary)
         place_dd.options = [ft.DropdownOption(key=o.key, text=o.text) for o in vm.places()]
         place_dd.value = vm.place_key
 
@@ -109,10 +193,8 @@ def nearby_view(vm: NearbyViewModel, nav: Nav, locate: Locate | None = None) -> 
             ),
             ft.Row(
                 [
-                    ft.Switch(label=_("Free only"), value=vm.free_only, on_change=on_free, key="free_only"),
-                    ft.Switch(
-                        label=_("Eligible only"), value=vm.eligible_only, on_change=on_eligible, key="eligible_only"
-                    ),
+                    switch(_("Free only"), vm.free_only, on_free, key="free_only")[1],
+                    switch(_("Eligible only"), vm.eligible_only, on_eligible, key="eligible_only")[1],
                 ],
                 wrap=True,
                 spacing=16,
@@ -145,7 +227,9 @@ def nearby_view(vm: NearbyViewModel, nav: Nav, locate: Locate | None = None) -> 
         button(_("Use my position"), on_locate, icon=ft.Icons.MY_LOCATION, kind="tonal"),
         location,
         filters,
+        interests,
         status,
         results,
+        more,
     ]
     return screen(routes.returnee(vm.returnee.id), _("Returnee"), controls)
