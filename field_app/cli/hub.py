@@ -23,9 +23,6 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pydantic
-import yaml
-
 from field_app.domain.referrals import OFFICE_KINDS, DeclineReason, Outcome, ReferralStatus
 from field_app.domain.vocabulary import Region, find_region
 from field_app.errors import NotFound, Problem, StorageError, ValidationError
@@ -209,9 +206,11 @@ def _directory(db: HubDB, args: argparse.Namespace) -> int:
             raise NotFound(_("no organisation with id {id}").format(id=args.delete))
         print(_("deleted: {id}").format(id=args.delete))
         return 0
+    import yaml  # only this command reads YAML (with the C loader where PyYAML has one)
+
     path: Path = args.file
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError([Problem("(file)", _("cannot read: {reason}").format(reason=exc), str(path))]) from exc
     except yaml.YAMLError as exc:
@@ -229,6 +228,8 @@ def _referral(db: HubDB, args: argparse.Namespace) -> int:
 
 
 def _referral_event(db: HubDB, args: argparse.Namespace) -> int:
+    import pydantic
+
     from field_app.hub import auth, service
     from field_app.sync.protocol import OfficeEvent
 

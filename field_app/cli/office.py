@@ -19,10 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from field_app.casework import office
-from field_app.casework.roles import current
 from field_app.cli.common import data_dir_arg
-from field_app.directory.store import open_directory
 from field_app.domain.referrals import ReferralStatus
 from field_app.errors import Problem, ValidationError
 from field_app.i18n import _, ngettext
@@ -61,6 +58,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from field_app.directory.store import open_directory  # the use cases: imported when a command runs
+
     db = open_directory(resolve_data_dir(args.data_dir))
     if args.action == "inbox":
         return _inbox(db, args)
@@ -73,6 +72,9 @@ def _inbox(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
         raise ValidationError(
             [Problem("status", _("unknown code {code!r}; one of: {codes}").format(code=args.status, codes=codes))]
         )
+    from field_app.casework import office
+    from field_app.casework.roles import current
+
     filters = office.InboxFilters(status=args.status, overdue_only=args.overdue, text=args.text)
     region, now = current(db).scope, _now()
     items: list[office.InboxItem] = []
@@ -104,6 +106,8 @@ def _update(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
             follow_up = dt.date.fromisoformat(args.follow_up)
         except ValueError:
             raise ValidationError([Problem("follow_up", _("Give the date as YYYY-MM-DD."))]) from None
+    from field_app.casework import office
+
     item = office.move(
         db,
         args.referral_id,

@@ -9,11 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from field_app.casework.exports import export_audit, export_outcomes, export_referrals
-from field_app.casework.office import InboxFilters
-from field_app.casework.supervisor import devices, pipeline
 from field_app.cli.common import data_dir_arg
-from field_app.directory.store import open_directory
 from field_app.domain.referrals import ReferralStatus
 from field_app.domain.vocabulary import find_region
 from field_app.errors import Problem, ValidationError
@@ -80,6 +76,11 @@ def _percent(rate: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from field_app.casework.exports import export_audit, export_outcomes, export_referrals  # when a command runs
+    from field_app.casework.office import InboxFilters
+    from field_app.casework.supervisor import devices, pipeline
+    from field_app.directory.store import open_directory
+
     db = open_directory(resolve_data_dir(args.data_dir))
     now = dt.datetime.now(dt.UTC)
     if args.action == "devices":

@@ -20,7 +20,7 @@ def open_db(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
             conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
         else:
             conn = sqlite3.connect(":memory:", check_same_thread=False)
-        db = sqlite_utils.Database(conn)
+        db = sqlite_utils.Database(conn, execute_plugins=False)  # no sqlite-utils plugins: no entry-point scan
         db.execute("PRAGMA foreign_keys = ON")
         if str(path) != ":memory:":
             db.enable_wal()

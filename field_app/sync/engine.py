@@ -42,38 +42,24 @@ import random
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-import pydantic
 import sqlite_utils
 
-from field_app.directory.build import put_locality, put_organization, remove_locality, remove_organization
-from field_app.domain.directory import Locality, Organization
-from field_app.domain.referrals import ReferralEvent
 from field_app.errors import AuthError, FieldAppError, SyncError, ValidationError
 from field_app.i18n import _, ngettext
 from field_app.storage import outbox, sync_state
-from field_app.storage.access import put_access
-from field_app.storage.audit import put_audit
-from field_app.storage.devices import put_device
-from field_app.storage.outbox import OutboxEntry
-from field_app.storage.referrals import merge_event, put_pulled_referral
 from field_app.storage.sync_state import SyncState
 from field_app.sync import backoff
-from field_app.sync.client import HubClient, HubError, HubRefused, HubUnreachable
-from field_app.sync.protocol import (
-    MAX_BATCH,
-    MAX_PULL,
-    AccessRecord,
-    AuditEntry,
-    Change,
-    DeviceInfo,
-    DeviceReport,
-    Op,
-    OpResult,
-    ReferralChange,
-)
+
+# What only a sync needs is imported when one runs (the HTTP client, the wire models, the directory's per-item
+# build, the stores of pulled rows): the app starts, and shows the sync state, without them (tests/test_cold_start.py).
+if TYPE_CHECKING:
+    import httpx
+
+    from field_app.storage.outbox import OutboxEntry
+    from field_app.sync.client import HubClient
+    from field_app.sync.protocol import Change, Op, OpResult
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +153,8 @@ def enrol(
     hub_url = hub_url.strip().rstrip("/")
     if not hub_url.startswith(("http://", "https://")):
         raise SyncError(_("the hub address must start with http:// or https://"))
+    from field_app.sync.client import HubClient
+
     with HubClient(hub_url, transport=transport) as client:
         answer = client.enrol(code, device_name)
     return sync_state.save_enrolment(
@@ -183,6 +171,8 @@ def enrol(
 
 def client_for(db: sqlite_utils.Database, *, transport: httpx.BaseTransport | None = None) -> HubClient:
     """A client for the hub this device is enrolled with (NotEnrolled otherwise)."""
+    from field_app.sync.client import HubClient
+
     state = sync_state.require(db)
     return HubClient(state.hub_url, token=state.token, transport=transport)
 
@@ -213,16 +203,19 @@ class SyncEngine:
         rng: backoff.Uniform | None = None,
         *,
         listener: Listener | None = None,
-        batch_size: int = MAX_BATCH,
-        page_size: int = MAX_PULL,
+        batch_size: int | None = None,
+        page_size: int | None = None,
     ):
+        """`batch_size`, `page_size`: at most (and by default) the protocol's MAX_BATCH and MAX_PULL."""
+        from field_app.sync.protocol import MAX_BATCH, MAX_PULL
+
         self.db = db
         self.client = client
         self.clock = clock
         self.rng: backoff.Uniform = rng or random.Random()
         self.listeners: list[Listener] = [listener] if listener else []
-        self.batch_size = max(1, min(batch_size, MAX_BATCH))
-        self.page_size = max(1, min(page_size, MAX_PULL))
+        self.batch_size = max(1, min(batch_size or MAX_BATCH, MAX_BATCH))
+        self.page_size = max(1, min(page_size or MAX_PULL, MAX_PULL))
 
     def subscribe(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -236,6 +229,8 @@ class SyncEngine:
 
     def sync_once(self) -> SyncReport:
         """Push everything pending, then pull until up to date. SyncError / AuthError on failure (recorded)."""
+        from field_app.sync.client import HubError, HubUnreachable
+
         started = self.clock()
         state = sync_state.require(self.db)
         counts = {"pushed": 0, "applied": 0, "duplicates": 0, "rejected": 0, "pulled": 0, "skipped": 0}
@@ -267,6 +262,9 @@ class SyncEngine:
     def _report(self, cursor: int) -> None:
         """Tell the hub how this device stands (supervisors see it). Never fails the sync: an older hub answers
         404, and a report lost now is sent again at the next sync."""
+        from field_app.sync.client import HubError
+        from field_app.sync.protocol import DeviceReport
+
         counts = outbox.counts(self.db)
         body = DeviceReport(
             pending=counts["pending"], quarantined=counts["quarantined"], app_version=app_version(), cursor=cursor
@@ -290,6 +288,8 @@ class SyncEngine:
     # --- push --------------------------------------------------------------------------------------------
 
     def _push(self, counts: dict[str, int]) -> None:
+        from field_app.sync.client import HubRefused
+
         to_send = outbox.pending_count(self.db)
         batches = math.ceil(to_send / self.batch_size)
         self._emit(SyncEvent(STARTED, batches=batches, to_send=to_send))
@@ -341,6 +341,8 @@ class SyncEngine:
 
     def _checkpoint(self, batch: list[OutboxEntry], results: list[OpResult], counts: dict[str, int]) -> None:
         """Record the hub's answer for one batch, all in one transaction."""
+        from field_app.sync.client import HubError
+
         ours = {e.op_id for e in batch}
         answered = {r.op_id: r for r in results if r.op_id in ours}
         now = self.clock()
@@ -361,6 +363,8 @@ class SyncEngine:
     # --- pull --------------------------------------------------------------------------------------------
 
     def _pull(self, cursor: int, counts: dict[str, int]) -> int:
+        from field_app.sync.client import HubError
+
         while True:
             page = self.client.pull(cursor, self.page_size)
             with self.db.atomic():
@@ -378,6 +382,8 @@ class SyncEngine:
 
     def _apply(self, change: Change) -> bool:
         """Apply one change (inside the page's transaction); False when it was skipped."""
+        import pydantic
+
         try:
             return apply_change(self.db, change, now=self.clock())
         except (pydantic.ValidationError, ValidationError, ValueError) as exc:
@@ -412,6 +418,15 @@ def app_version() -> str:
 def apply_change(db: sqlite_utils.Database, change: Change, *, now: dt.datetime | None = None) -> bool:
     """Apply one pulled change to the local database; False when it does not concern this device (an event for a
     referral it does not hold) or changes nothing it can use. Raises pydantic/our ValidationError on bad data."""
+    from field_app.directory.build import put_locality, put_organization, remove_locality, remove_organization
+    from field_app.domain.directory import Locality, Organization
+    from field_app.domain.referrals import ReferralEvent
+    from field_app.storage.access import put_access
+    from field_app.storage.audit import put_audit
+    from field_app.storage.devices import put_device
+    from field_app.storage.referrals import merge_event, put_pulled_referral
+    from field_app.sync.protocol import AccessRecord, AuditEntry, DeviceInfo, ReferralChange
+
     data = change.data or {}
     match change.entity, change.op:
         case "organization", "upsert":
@@ -449,6 +464,10 @@ def _known_event(db: sqlite_utils.Database, event_id: str) -> bool:
 
 def _ops(batch: list[OutboxEntry]) -> tuple[list[Op], list[tuple[OutboxEntry, str]]]:
     """The batch as wire ops, and the entries that are not valid ops (with why)."""
+    import pydantic
+
+    from field_app.sync.protocol import Op
+
     ops: list[Op] = []
     invalid: list[tuple[OutboxEntry, str]] = []
     for entry in batch:

@@ -18,15 +18,17 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-import httpx
 import sqlite_utils
 
 from field_app.errors import AuthError, FieldAppError, SyncError
 from field_app.storage import sync_state
 from field_app.sync import backoff
 from field_app.sync.engine import INTERVAL_S, Clock, SyncEngine, SyncEvent, SyncReport, client_for, next_due
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
