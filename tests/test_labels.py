@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from field_app.domain.directory import Eligibility, ServiceArea
+from field_app.domain.duplicates import DuplicateReason
 from field_app.domain.eligibility import Profile, Reason, Status, assess
+from field_app.domain.ranking import MatchKind
 from field_app.domain.referrals import ReferralStatus
 from field_app.domain.vocabulary import (
     Document,
@@ -21,20 +23,26 @@ from field_app.domain.vocabulary import (
     Pathway,
     Region,
     Sector,
+    ServesReturnees,
     ServiceStatus,
     Sex,
+    TargetGroup,
     Vulnerability,
 )
 from field_app.i18n import language, set_language
 from field_app.labels import (
     DOCUMENTS,
+    DUPLICATE_REASONS,
     EDUCATION,
     LANGUAGES,
+    MATCH_KINDS,
     PATHWAYS,
     REASONS,
     REFERRAL_STATUSES,
     SECTORS,
+    SERVES_RETURNEES,
     SEX,
+    TARGET_GROUPS,
     VERDICTS,
     VULNERABILITIES,
     country_name,
@@ -61,6 +69,10 @@ TABLES: list[tuple[type[StrEnum], Mapping[Any, str]]] = [
     (Pathway, PATHWAYS),
     (Sex, SEX),
     (ReferralStatus, REFERRAL_STATUSES),
+    (TargetGroup, TARGET_GROUPS),
+    (ServesReturnees, SERVES_RETURNEES),
+    (DuplicateReason, DUPLICATE_REASONS),
+    (MatchKind, MATCH_KINDS),
 ]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from field_app.directory.store import open_directory
-from field_app.errors import FieldAppError, NotFound
+from field_app.errors import FieldAppError, NotFound, reason_of
 from field_app.i18n import N_, _, ngettext
 from field_app.labels import SYNC_ENTITIES, SYNC_ROLES, label
 from field_app.storage.paths import resolve_data_dir
@@ -131,7 +131,7 @@ def _loop(data_dir: Path, interval: float) -> int:
         retry_at = _stamp(state.next_attempt_at if state and state.next_attempt_at else utc_now())
         print(
             _("{time} failed: {reason}; next attempt at {retry}").format(
-                time=_stamp(utc_now()), reason=error, retry=retry_at
+                time=_stamp(utc_now()), reason=reason_of(error) if error else "", retry=retry_at
             ),
             flush=True,
         )

@@ -10,6 +10,7 @@ import flet as ft
 from field_app.i18n import _
 from field_app.ui import routes
 from field_app.ui.viewmodels.directory import DirectoryViewModel
+from field_app.ui.views.common import back_button
 
 NO_PLACE = "-"
 
@@ -68,7 +69,12 @@ def directory_view(vm: DirectoryViewModel, on_open: Callable[[str], None] | None
     redraw()
     return ft.View(
         route=routes.DIRECTORY,
-        appbar=ft.AppBar(title=ft.Text(_("Directory")), bgcolor=ft.Colors.PRIMARY_CONTAINER),
+        appbar=ft.AppBar(
+            leading=back_button(),  # 48×48 and named in the reader's language (Flutter's own is 40×40, "Back")
+            automatically_imply_leading=False,
+            title=ft.Text(_("Directory")),
+            bgcolor=ft.Colors.PRIMARY_CONTAINER,
+        ),
         controls=[
             search,
             ft.Row([ft.Semantics(label=_("Near"), content=place, expand=True)]),

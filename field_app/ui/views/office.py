@@ -23,6 +23,7 @@ from field_app.ui.views.common import (
     heading,
     note,
     screen,
+    touch,
 )
 from field_app.ui.views.service_detail import contact_card
 
@@ -101,12 +102,13 @@ def inbox_screen(ctx: routes.Context, vm: InboxViewModel) -> ft.View:
 
     def chip(option: Any) -> ft.Control:
         chosen = (vm.filters.status or ANY) == option.key
-        return ft.Chip(
-            label=ft.Text(option.text),
-            selected=chosen,
-            on_select=handler(lambda: pick_status(option.key)),
-            padding=ft.Padding.symmetric(horizontal=4, vertical=12),
-            key=f"status-{option.key}",
+        return touch(  # a 48 px target, like every chip made by common.chips
+            ft.Chip(
+                label=ft.Text(option.text),
+                selected=chosen,
+                on_select=handler(lambda: pick_status(option.key)),
+                key=f"status-{option.key}",
+            )
         )
 
     def redraw() -> None:

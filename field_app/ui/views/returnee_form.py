@@ -112,7 +112,9 @@ def returnee_form_view(vm: ReturneeFormViewModel, nav: Nav) -> ft.View:
             )
 
         calendar = ft.IconButton(
-            icon=ft.Icon(ft.Icons.CALENDAR_MONTH, semantics_label=_("{field}: choose in the calendar").format(field=label(name))),
+            icon=ft.Icon(
+                ft.Icons.CALENDAR_MONTH, semantics_label=_("{field}: choose in the calendar").format(field=label(name))
+            ),
             width=TOUCH,
             height=TOUCH,
             on_click=open_picker,
