@@ -224,9 +224,7 @@ def naive(db: sqlite_utils.Database) -> Callable[[Question], list[SearchHit]]:
 def differences(db: sqlite_utils.Database, questions: Sequence[Question]) -> int:
     """Questions whose answer differs from the naive search's (hit for hit, every field)."""
     new, old = ours(db), naive(db)
-    return sum(
-        [dataclasses.astuple(h) for h in new(q)] != [dataclasses.astuple(h) for h in old(q)] for q in questions
-    )
+    return sum([dataclasses.astuple(h) for h in new(q)] != [dataclasses.astuple(h) for h in old(q)] for q in questions)
 
 
 def compare(
