@@ -14,18 +14,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 FIRST_LAUNCH = {"yaml", "field_app.directory.build", "field_app.directory.dataset", "field_app.directory.hsds"}
 SYNC = {"httpx", "field_app.sync.client", "field_app.sync.protocol"}
 COMMAND_GROUPS = {f"field_app.cli.{g}" for g in ("directory", "casework", "hub", "sync", "office", "supervisor")}
 UI = {"flet", "flet_geolocator"}
-# E-lazy.md (the composition root, the router, the directory store and the sync screen import these lazily): until
-# those edits are in, `import field_app.ui.app` still loads the first-launch and sync modules.
-UNTIL_LAZY_EDITS = pytest.mark.xfail(
-    strict=True, reason="needs the import edits of /tmp/issue9/E-lazy.md (ui/app.py, router.py, store.py, sync VM)"
-)
 
 
 def loaded(code: str, *args: str) -> set[str]:
@@ -95,14 +88,12 @@ def test_opening_a_built_store_needs_no_build_chain(tmp_path: Path) -> None:
     assert not mods & (FIRST_LAUNCH | SYNC)
 
 
-@UNTIL_LAZY_EDITS
 def test_importing_the_app_loads_no_first_launch_or_sync_module() -> None:
     mods = loaded("import field_app.ui.app")
     assert mods >= UI
     assert not mods & (FIRST_LAUNCH | SYNC | COMMAND_GROUPS)
 
 
-@UNTIL_LAZY_EDITS
 def test_the_home_screen_is_drawn_without_them(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "field_app", "directory", "build", "--data-dir", str(tmp_path)],

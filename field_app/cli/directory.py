@@ -205,7 +205,7 @@ def _search(args: argparse.Namespace, data_dir: Path) -> int:
             near = parse_lat_lon(args.near)
         except ValueError as exc:
             raise NotFound(_("--near: {reason}").format(reason=exc)) from exc
-    hits = search(db, args.text, near=near, limit=args.limit)
+    hits = search(db, args.text, near=near, limit=args.limit, today=dt.date.today())
     if args.json:
         print(json.dumps([h.as_json(with_distance=near is not None) for h in hits], ensure_ascii=False, indent=2))
         return 0

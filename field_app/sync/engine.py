@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from field_app.errors import AuthError, FieldAppError, SyncError, ValidationError
+from field_app.errors import AuthError, FieldAppError, SyncError, ValidationError, reason_of
 from field_app.i18n import _, ngettext
 from field_app.storage import outbox, sync_state
 from field_app.storage.sync_state import SyncState
@@ -251,7 +251,9 @@ class SyncEngine:
             raise
         except (FieldAppError, sqlite3.Error) as exc:  # e.g. the local database was locked or could not be written
             self._failed(state, sync_state.FAILED, exc, None)
-            raise SyncError(_("the local database could not be updated: {reason}").format(reason=exc)) from exc
+            raise SyncError(
+                _("the local database could not be updated: {reason}").format(reason=reason_of(exc))
+            ) from exc
         self._report(cursor)
         finished = self.clock()
         report = SyncReport(cursor=cursor, duration_s=max(0.0, (finished - started).total_seconds()), **counts)

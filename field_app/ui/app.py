@@ -16,7 +16,7 @@ import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 from flet_geolocator import Geolocator, GeolocatorPermissionStatus
@@ -29,11 +29,13 @@ from field_app.storage.paths import database_path
 from field_app.sync.engine import INTERVAL_S
 from field_app.ui.router import WIDE_PX, Router
 from field_app.ui.viewmodels.language import LanguageViewModel
-from field_app.ui.viewmodels.nearby import LocationProblem
 from field_app.ui.viewmodels.sync import SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav
 from field_app.ui.views.language import language_menu
-from field_app.ui.views.nearby import Locate
+
+if TYPE_CHECKING:
+    from field_app.ui.viewmodels.nearby import LocationProblem
+    from field_app.ui.views.nearby import Locate
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 FONT_FAMILY = "Noto Sans"
@@ -59,6 +61,8 @@ def make_locator(geo: Geolocator, timeout_s: float = 30) -> Locate:
     """Ask for permission, then for the phone's position: (lat, lon), or why there is none."""
 
     async def locate() -> tuple[float, float] | LocationProblem:
+        from field_app.ui.viewmodels.nearby import LocationProblem  # the nearby screen's: loaded with it
+
         try:
             status = await asyncio.wait_for(geo.request_permission(), timeout_s)
             if status in REFUSED:

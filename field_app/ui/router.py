@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 import sqlite_utils
@@ -27,8 +27,10 @@ from field_app.ui import routes
 from field_app.ui.viewmodels.common import Clock
 from field_app.ui.viewmodels.sync import SyncRunner, SyncViewModel
 from field_app.ui.views.common import Nav, button, handler, note, screen
-from field_app.ui.views.nearby import Locate
 from field_app.ui.views.sync import sync_badge
+
+if TYPE_CHECKING:
+    from field_app.ui.views.nearby import Locate
 
 WIDE_PX = 1000  # from this page width: navigation rail, list and detail side by side
 

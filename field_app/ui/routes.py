@@ -119,7 +119,7 @@ SCREENS: tuple[Screen, ...] = (
            lambda c, m: ui("home:home_screen")(c, m),
            roles=frozenset({OFFICE}), menu=("PERSON_ADD", N_("Walk-ins")), sync_badge=False),
     Screen("directory", "/directory", _home,
-           lambda c, r: vm("directory:DirectoryViewModel")(c.db),
+           lambda c, r: vm("directory:DirectoryViewModel")(c.db, clock=c.clock),
            lambda c, m: ui("directory:directory_screen")(c, m),
            roles=FIELD, menu=("SEARCH", N_("Directory"))),
     Screen("people", "/people", _home,

@@ -16,8 +16,8 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
 import sqlite_utils
 from babel.dates import format_date as babel_date
 from babel.dates import format_time as babel_time
@@ -25,9 +25,6 @@ from babel.dates import format_time as babel_time
 from field_app.errors import AuthError, FieldAppError, NotFound, SyncError
 from field_app.i18n import BABEL_LOCALES, _, labelled, language, ngettext
 from field_app.labels import SYNC_ROLES, label, pending_words
-from field_app.referrals.service import get as get_referral
-from field_app.referrals.service import returnee_of_event
-from field_app.returnees.service import get as get_returnee
 from field_app.sync import quarantine, status
 from field_app.sync.engine import (
     BATCH_PUSHED,
@@ -41,6 +38,9 @@ from field_app.sync.engine import (
 from field_app.sync.runner import SyncRunner as _SyncRunner
 from field_app.sync.status import SyncState
 from field_app.ui.viewmodels.common import Clock
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,10 @@ class RefusedRow:
 
 
 def _refused_row(db: sqlite_utils.Database, item: quarantine.QuarantinedItem) -> RefusedRow:
+    from field_app.referrals.service import get as get_referral  # only for a refused entry's line
+    from field_app.referrals.service import returnee_of_event
+    from field_app.returnees.service import get as get_returnee
+
     returnee_id: str | None = None
     try:
         if item.entity == "returnee":
