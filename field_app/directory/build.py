@@ -34,8 +34,8 @@ class BuildReport:
 
     def __str__(self) -> str:
         return _(
-            "{added} added, {updated} updated, {removed} removed, {unchanged} unchanged organisations; "
-            "{localities} localities changed"
+            "Organisations: {added} added, {updated} updated, {removed} removed, {unchanged} unchanged; "
+            "localities changed: {localities}"
         ).format(
             added=len(self.added),
             updated=len(self.updated),

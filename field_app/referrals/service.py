@@ -22,7 +22,7 @@ from field_app.domain.returnees import Returnee
 from field_app.domain.vocabulary import Sex
 from field_app.errors import AlreadyReferred, NotFound, Problem, ValidationError
 from field_app.i18n import _, format_date, pgettext
-from field_app.labels import REFERRAL_STATUSES
+from field_app.labels import REFERRAL_STATUSES, too_long
 from field_app.storage.referrals import (
     PageCursor as PageCursor,  # a page's place, for the view models (which never import storage)
 )
@@ -69,9 +69,7 @@ def refer(
         )
     note = " ".join((note or "").split()) or None
     if note is not None and len(note) > NOTE_MAX:
-        raise ValidationError(
-            [Problem("note", _("{label} is too long (at most {n} characters).").format(label=_("Note"), n=NOTE_MAX))]
-        )
+        raise ValidationError([Problem("note", too_long(_("Note"), NOTE_MAX))])
     returnee = get_returnee(db, returnee_id)
     row = db.execute("SELECT organization_id FROM services WHERE id = ?", [service_id]).fetchone()
     if row is None:

@@ -28,6 +28,7 @@ from field_app.domain.vocabulary import (
 )
 from field_app.errors import Problem, ValidationError
 from field_app.i18n import FORMAT_LOCALES, _, language
+from field_app.labels import too_long
 
 FIELDS = (
     "given_name",
@@ -74,7 +75,7 @@ def parse_text(value: Any, label: str, *, required: bool, max_length: int) -> st
         raise InvalidField(_("{label} must be text.").format(label=label))
     text = " ".join(value.split())
     if len(text) > max_length:
-        raise InvalidField(_("{label} is too long (at most {n} characters).").format(label=label, n=max_length))
+        raise InvalidField(too_long(label, max_length))
     return text
 
 

@@ -67,6 +67,14 @@ def test_catalog_covers_every_string(lang: str) -> None:
     assert not missing, f"untranslated in {lang}: {missing} — run tools/update_locales.py and fill them"
 
 
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_no_entry_is_fuzzy(lang: str) -> None:
+    """A fuzzy entry (babel marks one when a message changes shape, e.g. becomes a plural) is left out of the
+    compiled catalogue: the app would show English however complete the .po file looks."""
+    fuzzy = [m.id for m in entries(lang) if m.id and m.fuzzy]
+    assert not fuzzy, f"fuzzy in {lang}: {fuzzy} — check the translation and drop the flag"
+
+
 def test_extraction_sees_plurals_and_contexts() -> None:
     """The completeness check would be empty talk if it missed ngettext and pgettext messages."""
     found = extracted()

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from field_app.directory.places import places
 from field_app.domain.returnees import Returnee
-from field_app.i18n import _
+from field_app.i18n import ngettext
 from field_app.labels import region_name
 
 Clock = Callable[[], dt.datetime]  # the composition root passes `lambda: datetime.now(UTC)`; tests a fixed time
@@ -25,7 +25,8 @@ class Option:
 
 
 def years_old(returnee: Returnee, today: dt.date) -> str:
-    return _("{n} years").format(n=returnee.age_on(today))
+    age = returnee.age_on(today)
+    return ngettext("{n} year", "{n} years", age).format(n=age)
 
 
 def person_line(returnee: Returnee, today: dt.date) -> str:

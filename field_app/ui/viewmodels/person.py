@@ -92,7 +92,9 @@ class PersonViewModel:
         """The link to every referral of this person, when not all are shown."""
         if self.referral_total <= len(self.referrals):
             return None
-        return _("See all {n} referrals").format(n=format_number(self.referral_total))
+        return ngettext("See the {n} referral", "See all {n} referrals", self.referral_total).format(
+            n=format_number(self.referral_total)
+        )
 
     def code_text(self, row: ReferralRow) -> str:
         return _("Slip code {code}").format(code=row.code)

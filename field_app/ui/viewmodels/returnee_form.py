@@ -236,10 +236,8 @@ class ReturneeFormViewModel:
             for problem in exc.problems:
                 self.errors.setdefault(self._shown_under(problem.field), problem.message)
             names = ", ".join(_(LABELS[name]) for name in LABELS if name in self.errors)
-            self.summary = (
-                _("Please correct this field: {names}.")
-                if len(self.errors) == 1
-                else _("Please correct these {n} fields: {names}.")
+            self.summary = ngettext(
+                "Please correct this field: {names}.", "Please correct these {n} fields: {names}.", len(self.errors)
             ).format(n=len(self.errors), names=names)
             return Outcome.INVALID
         if self.existing is not None:
