@@ -3,17 +3,26 @@
 Usage: .venv/bin/python -m bench.nearby [--sizes 1000,10000,100000] [--runs 200] [--warmup 20] [--seed 7]
 
 For each size: a synthetic directory (bench/synthetic.py) is loaded with the real `build_directory` into a
-SQLite file in a temporary directory; reproducible questions (a sampled person at a real town, weighted like
-the offices) are asked of `nearby()` with the default filters (radius 150 km, 50 results) and with a text
-filter, and of the naive scan; then returnees are registered and referred on the same file. Prints markdown
-tables of p50/p95 in milliseconds. Warm-up runs are not counted. Figures, not asserts: every result is checked
-against the naive scan's and the count of differences is printed.
+SQLite file in a temporary directory; reproducible questions (a sampled person with sampled sectors of interest
+and trade, at a real town weighted like the offices) are asked of
+
+ - `nearby_partners()`: the grouped, ranked page the screen shows (10 partners with all their matching
+   services, and the whole count), first page and the next one, with the default filters (150 km), a text
+   filter, and varied filters (see ¹ below);
+ - `nearby()`: the ranked services, 50 of them (what the query returned before issue 9);
+
+and the same first questions of the naive scan (`bench.synthetic.naive_partners` / `naive_nearby`: every service
+read, measured, assessed and matched in Python, then sorted and grouped). Prints markdown tables of p50/p95 in
+milliseconds of wall time (perf_counter), and p95 of this process's CPU time too (process_time: the machine is
+shared, and wall time counts the waits for a core). Warm-up runs are not counted; a text filter's matches, which
+the query keeps with the directory's version for the next page, are forgotten before each run. Figures, not
+asserts: every result is compared with the naive scan's and the count of differences is printed. Then returnees
+are registered and referred on the same file.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import os
 import platform
@@ -22,19 +31,29 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from bench.synthetic import NaiveDirectory, Query, build_synthetic, gazetteer, naive_nearby, sample_queries
+from bench.synthetic import (
+    NaiveDirectory,
+    Query,
+    build_synthetic,
+    gazetteer,
+    naive_nearby,
+    naive_partners,
+    sample_queries,
+)
 from field_app.directory import nearby as nearby_module
-from field_app.directory.nearby import NearbyHit, nearby
+from field_app.directory.nearby import NearbyPage, nearby, nearby_partners
 from field_app.referrals.service import refer
 from field_app.returnees.service import register
 
 GIVEN = ("Fatoumata", "Moussa", "Awa", "Seydou", "Aminata", "Bakary", "Mariam", "Oumar", "Kadiatou", "Ibrahim")
 FAMILY = ("Traoré", "Diarra", "Coulibaly", "Keïta", "Diallo", "Sidibé", "Touré", "Konaté", "Sangaré", "Maïga")
+PAGE = 10
 
 
 def percentiles(times: Sequence[float]) -> tuple[float, float]:
@@ -42,42 +61,35 @@ def percentiles(times: Sequence[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
-def timed(fn: Callable[[Any], object], items: Sequence[Any], warmup: int) -> list[float]:
-    """Milliseconds per call over `items`; the first `warmup` calls run but are not counted."""
-    times = []
+def timed(fn: Callable[[Any], object], items: Sequence[Any], warmup: int) -> tuple[list[float], list[float]]:
+    """(wall, CPU) milliseconds per call over `items`; the first `warmup` calls run but are not counted."""
+    wall, cpu = [], []
     for index, item in enumerate(items):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(item)
-        elapsed = (time.perf_counter() - start) * 1000
+        elapsed, elapsed_cpu = (time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000
         if index >= warmup:
-            times.append(elapsed)
-    return times
+            wall.append(elapsed)
+            cpu.append(elapsed_cpu)
+    return wall, cpu
 
 
-def same(a: list[NearbyHit], b: list[NearbyHit]) -> bool:
-    return [dataclasses.astuple(h) for h in a] == [dataclasses.astuple(h) for h in b]
-
-
-def assessed_counts(db: sqlite_utils.Database, queries: Sequence[Query]) -> list[int]:
-    """How many services `nearby` read and assessed per query (an untimed, counting pass)."""
-    original = nearby_module._Collector.consider
+def assessed(db: sqlite_utils.Database, fn: Callable[[], object]) -> int:
+    """How many services one call read and assessed (an untimed, counting pass)."""
+    original = nearby_module._Query.hit
     count = 0
 
-    def counting(self: Any, *args: Any) -> None:
+    def counting(self: Any, candidate: Any) -> Any:
         nonlocal count
         count += 1
-        original(self, *args)
+        return original(self, candidate)
 
-    nearby_module._Collector.consider = counting  # type: ignore[method-assign,assignment]
+    nearby_module._Query.hit = counting  # type: ignore[method-assign]
     try:
-        counts = []
-        for q in queries:
-            count = 0
-            nearby(db, q.profile, q.near, q.filters, region=q.region)
-            counts.append(count)
-        return counts
+        fn()
+        return count
     finally:
-        nearby_module._Collector.consider = original  # type: ignore[method-assign]
+        nearby_module._Query.hit = original  # type: ignore[method-assign]
 
 
 def form(rng: random.Random, places: dict[str, str]) -> dict[str, Any]:
@@ -95,8 +107,38 @@ def form(rng: random.Random, places: dict[str, str]) -> dict[str, Any]:
         "education": rng.choice(["none", "primary", "def"]),
         "reads_french": rng.choice([True, False]),
         "documents": rng.sample(["birth_certificate", "id_card", "photos"], rng.randint(0, 2)),
+        "sectors": rng.sample(["mechanics", "tailoring", "agriculture", "commerce"], rng.randint(0, 2)),
         "consent": True,
     }
+
+
+def cold_words(db: sqlite_utils.Database) -> None:
+    """Forget the words' matches kept with the directory: every text filter is timed as asked the first time."""
+    nearby_module._index(db).words.clear()
+
+
+def ours_partners(db: sqlite_utils.Database, q: Query, offset: int) -> Any:
+    cold_words(db)
+    return nearby_partners(
+        db, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region,
+        offset=offset, limit=PAGE,
+    )  # fmt: skip
+
+
+def naive_page(directory: NaiveDirectory, q: Query, offset: int) -> Any:
+    return naive_partners(
+        directory, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region,
+        offset=offset, limit=PAGE,
+    )  # fmt: skip
+
+
+def ours_services(db: sqlite_utils.Database, q: Query) -> Any:
+    cold_words(db)
+    return nearby(db, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region)
+
+
+def naive_services(directory: NaiveDirectory, q: Query) -> Any:
+    return naive_nearby(directory, q.profile, q.near, q.filters, today=q.today, interests=q.interests, region=q.region)
 
 
 def bench_size(size: int, args: argparse.Namespace, tmp: Path) -> tuple[list[str], list[str], str]:
@@ -104,40 +146,55 @@ def bench_size(size: int, args: argparse.Namespace, tmp: Path) -> tuple[list[str
     db = build_synthetic(tmp / f"nearby-{size}.db", size, seed=args.seed)
     built = time.perf_counter() - start
     counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("organizations", "service_offices")}
+    start = time.perf_counter()
+    nearby_module._index(db)  # the directory's shape, read once per version of the directory
+    shape = time.perf_counter() - start
     build_line = (
         f"{size} services: {counts['organizations']} organisations, {counts['service_offices']} service offices; "
-        f"build_directory {built:.1f} s"
+        f"build_directory {built:.1f} s; the shape read into memory once {shape * 1000:.0f} ms"
     )
     localities = gazetteer()
     naive_runs = max(10, min(args.runs, 1_000_000 // size))  # the naive scan is slow: fewer runs at 100k
     naive_warmup = min(args.warmup, 3)
     rows = []
     directory = NaiveDirectory.read(db)  # the naive scan starts from every service already in memory
-    kinds: list[tuple[str, dict[str, bool]]] = [
-        ("default filters", {}),
-        ("text filter", {"text": True}),
-        ("varied filters ¹", {"varied": True}),
+    kinds: list[tuple[str, dict[str, bool], str]] = [
+        ("partners, first page, default filters", {}, "page0"),
+        ("partners, second page, default filters", {}, "page1"),
+        ("partners, first page, text filter", {"text": True}, "page0"),
+        ("partners, first page, varied filters ¹", {"varied": True}, "page0"),
+        ("50 services, default filters", {}, "flat"),
+        ("50 services, varied filters ¹", {"varied": True}, "flat"),
     ]
-    for label, options in kinds:
+    for label, options, how in kinds:
         queries = sample_queries(args.warmup + args.runs, args.seed + size, localities=localities, **options)
-        ours = timed(lambda q: nearby(db, q.profile, q.near, q.filters, region=q.region), queries, args.warmup)
         some = queries[args.warmup - naive_warmup : args.warmup + naive_runs]
-        naive = timed(
-            lambda q: naive_nearby(directory, q.profile, q.near, q.filters, region=q.region), some, naive_warmup
-        )
-        some = some[naive_warmup:]
-        results = [nearby(db, q.profile, q.near, q.filters, region=q.region) for q in some]
-        everything = [naive_nearby(directory, q.profile, q.near, q.filters, region=q.region, limit=None) for q in some]
-        reference = [hits[:50] for hits in everything]  # what the naive scan returns with the default limit
-        ranked = [len(hits) for hits in everything]
-        read = assessed_counts(db, some)
-        differ = sum(not same(a, b) for a, b in zip(results, reference, strict=True))
-        o50, o95 = percentiles(ours)
-        n50, n95 = percentiles(naive)
+        fn: Callable[[Query], object]
+        naive: Callable[[Query], object]
+        if how == "flat":
+            fn, naive = partial(ours_services, db), partial(naive_services, directory)
+        else:
+            offset = PAGE if how == "page1" else 0
+            fn, naive = partial(ours_partners, db, offset=offset), partial(naive_page, directory, offset=offset)
+        wall, cpu = timed(fn, queries, args.warmup)
+        naive_wall, _ = timed(naive, some, naive_warmup)
+        checked = some[naive_warmup:]
+        results = [fn(q) for q in checked]
+        differ = sum(r != naive(q) for r, q in zip(results, checked, strict=True))
+        read = [assessed(db, partial(fn, q)) for q in checked]
+        pages = [r for r in results if isinstance(r, NearbyPage)]
+        if pages:
+            shown = f"{sum(len(p.partners) for p in pages) / len(pages):.1f} partners"
+            matched = f"{sum(p.total_services for p in pages) / len(pages):.0f}"
+        else:
+            shown = f"{sum(len(r) for r in results if isinstance(r, list)) / len(results):.1f} services"
+            matched = "—"
+        o50, o95 = percentiles(wall)
+        _, c95 = percentiles(cpu)
+        n50, n95 = percentiles(naive_wall)
         rows.append(
-            f"| {size:,} | {label} | {len(ours)} / {len(naive)} | {o50:.2f} | {o95:.2f} | {n50:.1f} | {n95:.1f} "
-            f"| {sum(map(len, results)) / len(results):.1f} | {sum(read) / len(read):.0f} "
-            f"| {sum(ranked) / len(ranked):.0f} | {differ} |"
+            f"| {size:,} | {label} | {len(wall)} / {len(naive_wall)} | {o50:.2f} | {o95:.2f} | {c95:.2f} "
+            f"| {n50:.1f} | {n95:.1f} | {shown} | {matched} | {sum(read) / len(read):.0f} | {differ} |"
         )
     writes = bench_writes(db, args, random.Random(args.seed + size))
     db.close()
@@ -185,9 +242,9 @@ def main() -> None:
         f"SQLite {sqlite3.sqlite_version}, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
-        f"Runs: {args.runs} timed per nearby figure after {args.warmup} warm-up runs (not counted); the naive scan "
-        f"on the first of the same questions, max(10, min({args.runs}, 10^6 / size)) runs after "
-        f"{min(args.warmup, 3)} warm-up runs (not counted). Seed {args.seed}."
+        f"Runs: {args.runs} timed per figure after {args.warmup} warm-up runs (not counted); the naive scan on the "
+        f"first of the same questions, max(10, min({args.runs}, 10^6 / size)) runs after {min(args.warmup, 3)} "
+        f"warm-up runs (not counted). Seed {args.seed}."
     )
     query_rows: list[str] = []
     write_rows: list[str] = []
@@ -199,18 +256,22 @@ def main() -> None:
             query_rows += rows
             write_rows += writes
     print()
-    print("Eligible nearby, milliseconds (nearby = field_app.directory.nearby; naive = bench.synthetic.naive_nearby)")
+    print(
+        "Eligible nearby, milliseconds (ours = field_app.directory.nearby, grouped `nearby_partners` or ranked "
+        "`nearby`; naive = bench.synthetic.naive_partners / naive_nearby)"
+    )
     print()
     print(
-        "| services | query | runs (nearby / naive) | nearby p50 | nearby p95 | naive p50 | naive p95 "
-        "| results | services assessed by nearby | services ranked by naive | results ≠ naive |"
+        "| services | query | runs (ours / naive) | ours p50 | ours p95 | ours p95 CPU | naive p50 | naive p95 "
+        "| shown | services matched | services assessed by ours | results ≠ naive |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(query_rows))
     print()
     print(
-        "¹ pathway, free only, eligible only, a text filter, radius 10 / 50 / 150 / 300 km or all of Mali, "
-        "10 % of questions without a position (services then rank by name alone), another region; each at random."
+        "¹ pathway, free only, eligible only (these two assess everything in reach: only verdicts can count what "
+        "they keep), a text filter, radius 10 / 50 / 150 / 300 km or all of Mali, 10 % of questions without a "
+        "position, another region, another day; each at random."
     )
     print()
     print("Casework writes on the same files, milliseconds")

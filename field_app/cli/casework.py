@@ -84,7 +84,7 @@ def add_parsers(sub: Any) -> None:
         description=_(
             "Partners near a place, one per partner with its services and this person's verdict on each: ranked "
             "by verdict (eligible, eligible if…, not eligible), then by match with the person's sectors of "
-            "interest and trade before leaving, then nearest first; a partner ranks where its best service does. "
+            "interest and trade before leaving (among the services the person can join), then nearest first. "
             "Without --near or --near-place the point is the capital of the profile's region (for --returnee: "
             "their place of return, else their region's capital). --json lists the services of the page's "
             "partners in the same order."

@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from field_app.directory.build import build_directory
-from field_app.directory.nearby import Filters, NearbyHit, nearby
+from field_app.directory.nearby import Filters, NearbyHit, nearby, nearby_partners
 from field_app.directory.search import resolve_place, search
 from field_app.domain.eligibility import Profile, Status
 from field_app.domain.geo import haversine_km
@@ -223,3 +223,38 @@ def test_anywhere_lists_every_office_service(
     placed = {h.service_id for h in hits if h.town is not None}
     assert placed == set(offices)
     assert all(h.distance_km is None for h in hits)
+
+
+def test_a_service_past_its_end_date_is_never_eligible(
+    built_db: sqlite_utils.Database, services: dict[str, dict[str, str]]
+) -> None:
+    """Ended by its stated end date on the day asked about (whatever its recorded status), open the day before."""
+    hits = nearby(built_db, MAN, None, Filters(radius_km=None), today=TODAY, limit=None)
+    found = {h.service_id: h for h in hits}  # all of Mali, and the programmes covering Bamako
+    ended = {s for s, row in services.items() if row["end_date"] and row["end_date"] < TODAY.isoformat()} & set(found)
+    assert len(ended) > 20  # the directory dates from 2022: many programmes have ended since; still listed
+    for sid in ended:
+        assert found[sid].verdict.status is Status.NOT_ELIGIBLE
+        assert "service_inactive" in [r.code for r in found[sid].verdict.reasons]
+    assert not ended & {h.service_id for h in nearby(built_db, MAN, None, Filters(radius_km=None, eligible_only=True),
+                                                     today=TODAY, limit=None)}  # fmt: skip
+    before = {h.service_id: h for h in nearby(built_db, MAN, None, Filters(radius_km=None),
+                                              today=dt.date(2022, 12, 1), limit=None)}  # fmt: skip
+    reopened = [sid for sid in ended if "service_inactive" not in [r.code for r in before[sid].verdict.reasons]]
+    assert len(reopened) > 10  # on the day the directory was collected they were running
+
+
+def test_partners_cards_hold_every_service_that_matched_best_first(
+    built_db: sqlite_utils.Database, bamako: tuple[float, float], everything: list[NearbyHit]
+) -> None:
+    page = nearby_partners(built_db, MAN, bamako, Filters(), today=TODAY, limit=None)
+    assert page.total_services == len(everything) == sum(len(p.services) for p in page.partners)
+    assert page.total_partners == len({h.organization_id for h in everything}) == len(page.partners)
+    for partner in page.partners:
+        assert list(partner.services) == sorted(
+            (h for h in everything if h.organization_id == partner.organization_id), key=lambda h: h.key
+        )
+    assert [p.key for p in page.partners] == sorted(p.key for p in page.partners)
+    first = nearby_partners(built_db, MAN, bamako, Filters(), today=TODAY, limit=5)
+    assert first.partners == page.partners[:5] and first.more and first.next_offset == 5
+    assert (first.total_partners, first.total_services) == (page.total_partners, page.total_services)

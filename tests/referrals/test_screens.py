@@ -195,6 +195,9 @@ def test_the_referral_page_shows_its_status_the_sms_and_the_full_slip(
     fire(button(view, "Cancel referral"))
     fire(button(recorder.dialogs[0], "Yes, cancel it"))
     assert "Status: Cancelled" in labels(view) and "Referral cancelled." in texts(view)
+    assert "This referral is cancelled: do not send its slip." in texts(view)
+    with pytest.raises(AssertionError):
+        button(view, "Send by SMS")  # nothing to send for a cancelled referral
     with pytest.raises(AssertionError):
         button(view, "Cancel referral")
     without_clock = slip_view(SlipViewModel(db, queue(db, person(db, given_name="Awa"))), NavRecorder().nav)

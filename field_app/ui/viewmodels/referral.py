@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlite_utils
 
 from field_app.directory.detail import service_detail
-from field_app.domain.referrals import can_cancel
+from field_app.domain.referrals import can_cancel, is_open
 from field_app.errors import AlreadyReferred, Conflict, ValidationError
-from field_app.i18n import _, format_date
-from field_app.labels import LANGUAGES, REFERRAL_STATUSES, label
+from field_app.i18n import N_, _, format_date
+from field_app.labels import REFERRAL_STATUSES
 from field_app.referrals.service import ReferralSummary, already_referred_message, cancel, open_referral, refer
 from field_app.referrals.service import summary as referral_summary
 from field_app.referrals.slip import SmsSlip, make_slip, sms_cost
@@ -17,6 +17,8 @@ from field_app.returnees.service import get as get_returnee
 from field_app.ui.viewmodels.common import Clock
 
 NOTE_MAX = 500
+# "SMS in French" as a heading: a language's name inside a sentence (French writes it in lower case)
+SMS_HEADINGS = {"fr": N_("SMS in French"), "en": N_("SMS in English"), "bm": N_("SMS in Bambara")}
 
 
 class SlipViewModel:
@@ -43,6 +45,7 @@ class SlipViewModel:
         self.full_sms_link = slip.full_sms_link(phone or "")
         self.status = self.date = ""
         self.can_cancel = False
+        self.sendable = True  # the slip is still worth sending (the referral is open)
         self.refresh()
 
     def _line(self) -> ReferralSummary:
@@ -54,10 +57,11 @@ class SlipViewModel:
         self.status = _(REFERRAL_STATUSES[line.status])
         self.date = format_date(line.created_at.date())
         self.can_cancel = self._clock is not None and can_cancel(line.status)
+        self.sendable = is_open(line.status)
 
     @property
     def sms_heading(self) -> str:
-        return _("SMS in {language}").format(language=label(LANGUAGES, self.sms.language))
+        return _(SMS_HEADINGS.get(self.sms.language, SMS_HEADINGS["fr"]))
 
     @property
     def sms_cost(self) -> str:
@@ -69,6 +73,11 @@ class SlipViewModel:
         if not self.sms.left_out:
             return ""
         return _("Not in the SMS, read it out: {things}.").format(things=", ".join(self.sms.left_out))
+
+    @property
+    def closed_note(self) -> str:
+        """Why the slip is not offered for sending any more."""
+        return _("This referral is {status}: do not send its slip.").format(status=self.status.lower())
 
     @property
     def sms_hint(self) -> str:

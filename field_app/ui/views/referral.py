@@ -48,6 +48,13 @@ def _keyed(control: ft.Control, value: str, key: str) -> ft.Control:
 
 def slip_panel(slip: SlipViewModel, on_done: Any) -> list[ft.Control]:
     """The SMS (in the person's language, what it costs), "Send by SMS", what to read out; the full slip; "Done"."""
+    if not slip.sendable:  # cancelled or closed: the slip is shown for the record, not offered for sending
+        return [
+            heading(_("Referral slip")),
+            note(slip.closed_note, color=ft.Colors.ERROR),
+            _boxed(_keyed(value_text(_("Full slip"), slip.text), slip.text, "slip")),
+            button(_("Done"), on_done, icon=ft.Icons.DONE, big=True),
+        ]
     parts: list[ft.Control] = [
         heading(_("Referral slip")),
         _boxed(_keyed(value_text(slip.sms_heading, slip.sms.text), slip.sms.text, "sms")),
