@@ -86,6 +86,7 @@ def queue(db: sqlite_utils.Database, people: list[str], services: list[str], n: 
             consent_share=True,
             now=utc_now(),
             note="bench" if k % 3 == 0 else None,
+            force=True,  # many referrals over few people and services: pairs repeat, this measures sync
         )
 
 

@@ -150,7 +150,7 @@ SCREENS: tuple[Screen, ...] = (
            lambda c, m: ui("referrals:referrals_view")(m, c.nav),
            roles=FIELD, query=("returnee_id",), menu=("ASSIGNMENT", N_("My referrals"))),
     Screen("referral", "/referral/{referral_id}", lambda r: _path("referrals"),
-           lambda c, r: vm("referral:SlipViewModel")(c.db, r.referral_id),
+           lambda c, r: vm("referral:SlipViewModel")(c.db, r.referral_id, c.clock),
            lambda c, m: ui("referral:slip_view")(m, c.nav), roles=FIELD),
     # --- the regional office ------------------------------------------------------------------------------------
     Screen("inbox", "/inbox", _home,

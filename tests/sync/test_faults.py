@@ -115,6 +115,7 @@ class Device:
                 service_id=self.services[k % len(self.services)],
                 consent_share=True,
                 now=utc_now(),
+                force=True,  # people × services repeat every 10: this is about sync, not the second-referral check
             )
             self.made.append(referral.id)
             new.append(referral.id)
