@@ -17,7 +17,7 @@ import pytest
 
 from field_app import i18n
 from field_app.storage.paths import database_path
-from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, phone_page, running_app
+from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, phone_page, reveal, running_app, tap
 
 pytestmark = pytest.mark.e2e
 
@@ -47,25 +47,6 @@ def t() -> Iterator[Callable[[str], str]]:
 def page(app: tuple[str, Path]) -> Iterator[Page]:
     with phone_page(app[0]) as tab:
         yield tab
-
-
-def reveal(page: Page, locator: Locator) -> Locator:
-    """Scroll the Flutter view (the mouse wheel: the DOM does not scroll a canvas) until `locator` is on screen."""
-    target = locator.first
-    expect(target).to_be_attached(timeout=30_000)
-    for _ in range(40):
-        box = target.bounding_box()
-        if box and box["y"] >= 64 and box["y"] + min(box["height"], 80) <= VIEW_H - 8:
-            return target
-        page.mouse.move(VIEW_W / 2, VIEW_H / 2)
-        page.mouse.wheel(0, 240 if box is None or box["y"] > VIEW_H / 2 else -240)
-        page.wait_for_timeout(200)
-    raise AssertionError(f"could not scroll {locator} into view")
-
-
-def tap(page: Page, locator: Locator) -> None:
-    reveal(page, locator).click()
-    page.wait_for_timeout(300)
 
 
 def type_into(page: Page, label: str, text: str) -> None:

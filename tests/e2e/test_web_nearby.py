@@ -25,7 +25,7 @@ from field_app.domain.ranking import Interests
 from field_app.domain.vocabulary import Sector
 from field_app.labels import partners_and_services
 from field_app.returnees.service import register
-from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, desk_page, phone_page, running_app
+from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, desk_page, phone_page, reveal, running_app
 
 pytestmark = pytest.mark.e2e
 
@@ -59,20 +59,6 @@ def french() -> Iterator[None]:
     i18n.set_language("fr")
     yield
     i18n.set_language(before)
-
-
-def reveal(page: Page, locator: Locator, height: int = VIEW_H) -> Locator:
-    """Scroll the Flutter view with the mouse wheel until `locator` is on screen."""
-    target = locator.first
-    expect(target).to_be_attached(timeout=30_000)
-    for _ in range(80):
-        box = target.bounding_box()
-        if box and box["y"] >= 64 and box["y"] + min(box["height"], 80) <= height - 8:
-            return target
-        page.mouse.move(VIEW_W / 2, height / 2)
-        page.mouse.wheel(0, 300 if box is None or box["y"] > height / 2 else -300)
-        page.wait_for_timeout(150)
-    raise AssertionError(f"could not scroll {locator} into view")
 
 
 def shot(page: Page, name: str, *, top: bool = True, height: int = VIEW_H) -> None:

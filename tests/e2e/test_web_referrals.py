@@ -21,11 +21,11 @@ import pytest
 from field_app import i18n
 from field_app.labels import REFERRAL_STATUSES
 from field_app.storage.paths import database_path
-from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, field_app_cli, phone_page, running_app
+from tests.e2e.webapp import SHOTS, VIEW_H, VIEW_W, field_app_cli, phone_page, reveal, running_app, tap
 
 pytestmark = pytest.mark.e2e
 
-from playwright.sync_api import Locator, Page, expect  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 SERVICE = "atelier-ecole-kayes/alphabetisation"
 PARTNER = "Atelier École de Kayes"
@@ -51,25 +51,6 @@ def t() -> Iterator[Callable[[str], str]]:
     i18n.set_language("fr")
     yield i18n._
     i18n.set_language(before)
-
-
-def reveal(page: Page, locator: Locator) -> Locator:
-    """Scroll the Flutter view with the mouse wheel until `locator` is on screen."""
-    target = locator.first
-    expect(target).to_be_attached(timeout=30_000)
-    for _ in range(40):
-        box = target.bounding_box()
-        if box and box["y"] >= 64 and box["y"] + min(box["height"], 80) <= VIEW_H - 8:
-            return target
-        page.mouse.move(VIEW_W / 2, VIEW_H / 2)
-        page.mouse.wheel(0, 240 if box is None or box["y"] > VIEW_H / 2 else -240)
-        page.wait_for_timeout(200)
-    raise AssertionError(f"could not scroll {locator} into view")
-
-
-def tap(page: Page, locator: Locator) -> None:
-    reveal(page, locator).click()
-    page.wait_for_timeout(300)
 
 
 def shot(page: Page, name: str, *, top: bool = True) -> None:

@@ -28,7 +28,7 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networkin
 if CHROMIUM is None:
     pytest.skip("Debian chromium is not installed (make test installs it)", allow_module_level=True)
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Locator, Page, expect, sync_playwright  # noqa: E402
 
 
 def free_port() -> int:
@@ -160,3 +160,24 @@ def desk_page(url: str) -> Iterator[Page]:
     """A 1280×800 French Chromium tab on `url` (desktop width: navigation rail, list and detail side by side)."""
     with phone_page(url, DESK_W, DESK_H) as tab:
         yield tab
+
+
+def reveal(page: Page, locator: Locator, height: int = VIEW_H) -> Locator:
+    """Scroll the Flutter view (the mouse wheel: the DOM does not scroll a canvas) until `locator` is on screen
+    of a viewport `height` px high; its first match."""
+    target = locator.first
+    expect(target).to_be_attached(timeout=30_000)
+    for _ in range(80):
+        box = target.bounding_box()
+        if box and box["y"] >= 64 and box["y"] + min(box["height"], 80) <= height - 8:
+            return target
+        page.mouse.move(VIEW_W / 2, height / 2)
+        page.mouse.wheel(0, 240 if box is None or box["y"] > height / 2 else -240)
+        page.wait_for_timeout(200)
+    raise AssertionError(f"could not scroll {locator} into view")
+
+
+def tap(page: Page, locator: Locator) -> None:
+    """Bring `locator` on screen and click it, leaving Flutter a moment to react."""
+    reveal(page, locator).click()
+    page.wait_for_timeout(300)
