@@ -79,3 +79,10 @@ class SyncError(FieldAppError):
 
 class AuthError(FieldAppError):
     """A token or enrolment code was refused."""
+
+
+def clip(text: object, limit: int = 60) -> str:
+    """At most `limit` characters of `text` (with "…" when cut): what an error message may quote of the input,
+    so that a 10 MB key or a whole record is never echoed back (issue 10)."""
+    words = str(text)
+    return words if len(words) <= limit else words[: limit - 1] + "…"

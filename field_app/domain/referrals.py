@@ -8,6 +8,7 @@ Pure: no clock (times are passed in), no I/O.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -150,20 +151,33 @@ class ReferralState:
     flagged: tuple[str, ...]  # ids of events that were not allowed when they came
 
 
-def in_order(events: list[ReferralEvent]) -> list[ReferralEvent]:
-    """Events in the order every device and the hub fold them: `created` first, then by time, then by id."""
-    return sorted(events, key=lambda e: (e.kind is not EventKind.CREATED, e.at, e.id))
+Order = Mapping[str, int]  # event id -> its place in the hub's receipt order (events the hub holds)
 
 
-def fold(events: list[ReferralEvent]) -> ReferralState:
+def in_order(events: list[ReferralEvent], order: Order | None = None) -> list[ReferralEvent]:
+    """Events in the order every device and the hub fold them: `created` first; then the events the hub holds,
+    in the hub's receipt order (`order`); then the others (made on this device, not at the hub yet) by time,
+    then id. Device clocks only order what the hub has not ordered yet: a backdated event cannot jump ahead of
+    one the hub received before it (issue 10)."""
+    rank = order or {}
+    unranked = 1 << 62
+
+    def key(e: ReferralEvent) -> tuple[bool, int, dt.datetime, str]:
+        return (e.kind is not EventKind.CREATED, rank.get(e.id, unranked), e.at, e.id)
+
+    return sorted(events, key=key)
+
+
+def fold(events: list[ReferralEvent], order: Order | None = None) -> ReferralState:
     """The status after `events`; disallowed events are flagged and skipped.
 
-    Order: the `created` event first (everything else happens to an existing referral), then by time, then by
-    id, so that every device folds the same events to the same state whatever order they arrived in.
+    Order: see `in_order` — the `created` event first (everything else happens to an existing referral), then
+    the hub's receipt order, then time and id, so that every device folds the same events to the same state
+    whatever order they arrived in.
     """
     status: ReferralStatus | None = None
     flagged: list[str] = []
-    for event in in_order(events):
+    for event in in_order(events, order):
         if event.kind is EventKind.CREATED:
             if status is None:
                 status = ReferralStatus.QUEUED

@@ -108,7 +108,16 @@ def _backfill_referral_changes(tx: Any) -> None:
     backfill_referral_changes(tx)
 
 
+# Issue 10: the enrolment request id (a retried enrolment whose answer was lost gets the same device), and each
+# change row's `origin` (the device whose request made it): a device is not sent back, by pull, the referral
+# changes its own push answer already carried. The database's epoch lives in `meta` (key `epoch`).
+_COMMON_V3 = """
+ALTER TABLE enrol_codes ADD COLUMN request_id TEXT;
+ALTER TABLE changes ADD COLUMN origin TEXT
+"""
+
 MIGRATIONS = [
     Migration(1, "hub", SQLITE_V1, POSTGRES_V1),
     Migration(2, "roles", _COMMON_V2, _COMMON_V2, after=_backfill_referral_changes),
+    Migration(3, "sync_trust", _COMMON_V3, _COMMON_V3),
 ]

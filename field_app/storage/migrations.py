@@ -421,6 +421,18 @@ DROP TABLE services_fts_v1;
 CREATE INDEX organizations_search_order ON organizations(kind = 'donor_programme', name, id)
 """
 
+# Issue 10, sync you can trust: the hub database's epoch as last seen (another epoch = a restored or replaced hub:
+# reconcile); each event's place in the hub's receipt order (`hub_order`, NULL until the hub has it): the fold
+# follows the hub's order, not device clocks; the enrolment request in flight (made before the first attempt, so
+# that a retry after a lost answer is recognised by the hub).
+SYNC_TRUST_V14 = """
+ALTER TABLE sync_state ADD COLUMN epoch TEXT;
+ALTER TABLE referral_events ADD COLUMN hub_order INTEGER;
+CREATE TABLE enrol_attempts (
+    code_hash TEXT PRIMARY KEY, hub_url TEXT NOT NULL, request_id TEXT NOT NULL, created_at TEXT NOT NULL
+)
+"""
+
 MIGRATIONS: Sequence[Migration] = (
     Migration(1, "directory", _sql(DIRECTORY_V1)),
     Migration(2, "casework", _sql(CASEWORK_V2)),
@@ -434,6 +446,7 @@ MIGRATIONS: Sequence[Migration] = (
     Migration(10, "directory_dates", _sql(DIRECTORY_DATES_V10)),
     Migration(12, "nearby_token", _sql(NEARBY_TOKEN_V12)),
     Migration(13, "search", _sql(SEARCH_V13)),
+    Migration(14, "sync_trust", _sql(SYNC_TRUST_V14)),
 )
 
 

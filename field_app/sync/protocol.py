@@ -49,11 +49,33 @@ class Info(Wire):
     capabilities: list[str]
     max_body_bytes: int
     max_batch: int
+    epoch: str | None = None  # changes when the hub's database is restored or replaced (see HubState)
+    directory_version: str | None = None  # see directory_version() on both sides
+
+
+class HubState(Wire):
+    """What every push and pull answer carries, so that a device notices a restored or replaced hub database
+    without an extra round trip (issue 10):
+    - `epoch`: a random id kept in the hub's database, made anew by `field-app hub restore` / `hub new-epoch` and
+      by a new database. A device that sees another epoch than the one it stored reconciles (see below).
+    - `head`: the hub's latest change position. A device whose cursor is above it holds a cursor of a log that
+      no longer exists (a restore the operator did not announce): it reconciles too.
+    - `directory_version`: a digest of the hub's directory (organisations and localities, id + content hash); a
+      device whose own digest differs asks `POST /sync/directory/diff` for the difference.
+    Reconciling = `POST /sync/ops/diff` with the op ids the device holds as done → the hub says which it lacks;
+    those go back in the queue, the cursor goes back to 0, the new epoch is stored."""
+
+    epoch: str
+    head: int
+    directory_version: str | None = None
 
 
 class EnrolRequest(Wire):
     code: Annotated[str, Field(min_length=6, max_length=64)]
     device_name: Annotated[str, Field(max_length=80)] | None = None
+    # Made and stored by the device before the first attempt: a retry of the same code with the same request id
+    # (the answer was lost on the link) gets the same device and a fresh token, never a 401 and never an orphan.
+    request_id: Annotated[str, Field(pattern=UUID)] | None = None
 
 
 class EnrolResponse(Wire):
@@ -62,6 +84,8 @@ class EnrolResponse(Wire):
     role: Role
     region: str | None
     hub_id: str
+    epoch: str | None = None
+    directory_version: str | None = None
 
 
 class Op(Wire):
@@ -228,10 +252,17 @@ class OpResult(Wire):
     result: Literal["applied", "duplicate", "rejected"]
     reason: str | None = None  # for `rejected`: words for the agent, in English (the device translates codes)
     code: str | None = None  # for `rejected`: a stable code (invalid_payload, op_id_reused, unknown_entity, …)
+    # For `applied` and `duplicate` ops on a referral (entity referral or referral_event): the referral's status
+    # on the hub now, its flagged events, and the events the hub itself added (`sent`), each event dict with its
+    # `received` (the hub's receipt order). The device merges them and so never pulls its own `sent` events.
+    status: str | None = None
+    flagged: list[str] = []
+    events: list[dict[str, Any]] = []
 
 
 class PushResponse(Wire):
     results: list[OpResult]
+    state: HubState | None = None
 
 
 class Change(Wire):
@@ -248,6 +279,40 @@ class PullResponse(Wire):
     changes: list[Change]
     next_cursor: int
     has_more: bool
+    state: HubState | None = None
+    missing: list[str] = []  # of the op ids asked about with `?check=` (done on the device), those the hub lacks
+
+
+MAX_DIFF = 1000  # op ids in one /sync/ops/diff
+
+
+class OpsDiffRequest(Wire):
+    """`POST /api/v1/sync/ops/diff`: op ids this device holds as sent (done); the hub answers those it lacks."""
+
+    op_ids: Annotated[list[Annotated[str, Field(pattern=UUID)]], Field(min_length=1, max_length=MAX_DIFF)]
+
+
+class OpsDiffResponse(Wire):
+    missing: list[str]
+    state: HubState
+
+
+class DirectoryDiffRequest(Wire):
+    """`POST /api/v1/sync/directory/diff`: the device's directory as {id: content hash} (hashes as
+    `field_app.directory.build.content_hash` of the entry's JSON document, the same function as the hub's)."""
+
+    organizations: Annotated[dict[Annotated[str, Field(max_length=80)], Annotated[str, Field(max_length=80)]],
+                             Field(max_length=5000)] = {}  # fmt: skip
+    localities: Annotated[dict[Annotated[str, Field(max_length=80)], Annotated[str, Field(max_length=80)]],
+                          Field(max_length=20000)] = {}  # fmt: skip
+
+
+class DirectoryDiffResponse(Wire):
+    """What the device must change to hold the hub's directory: upserts (with the document) and deletes, as
+    `Change` rows with seq 0 (they are not change-log rows), and the hub's directory version."""
+
+    changes: list[Change]
+    version: str
 
 
 class OfficeEvent(Wire):
