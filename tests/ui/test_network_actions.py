@@ -32,6 +32,7 @@ from tests.ui.session import AppSession
 
 pytestmark = pytest.mark.usefixtures("english")
 LIMIT_S = 15.0  # the issue: a refused or unreachable hub shows its error within 15 s
+START_ALLOWANCE_S = 10.0  # the app's own start, before the sync at start can even begin
 
 
 @contextmanager
@@ -150,8 +151,9 @@ def test_sync_now_against_a_hub_that_does_not_work_ends_offline_within_15_s(
             try:
                 status = app.by_key("sync-status")
                 assert isinstance(status, ft.Text)
-                # the sync at start: it fails, and the screen says so
-                await until(lambda: status.value.startswith("Offline"), LIMIT_S)
+                # the sync at start: it fails, and the screen says so (its time includes the app's start, which a
+                # loaded test machine stretches: the 15 s are measured below, from the press of "Sync now")
+                await until(lambda: status.value.startswith("Offline"), LIMIT_S + START_ALLOWANCE_S)
                 await app.settle()
                 assert app.by_key("sync-progress").visible is False and not app.unsent()
                 # "Sync now": busy at once, then offline again within the limit, everything sent
