@@ -43,8 +43,10 @@ def append(
     )
 
 
-def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL) -> PullResponse:
-    """Changes after `cursor` in the caller's scope, oldest first, at most `limit` (capped at MAX_PULL)."""
+def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL, full: bool = False) -> PullResponse:
+    """Changes after `cursor` in the caller's scope, oldest first, at most `limit` (capped at MAX_PULL). `full`: the
+    device reconciles and wants every row of its scope (P: rows a push answer already carried are left out unless
+    `full`; until then every row is in anyway)."""
     limit = max(1, min(limit, MAX_PULL))
     scope, params = _scope(caller)
     rows = tx.all(
