@@ -15,6 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from field_app.domain.moments import Day, Moment
+
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
@@ -74,8 +76,8 @@ class Referral(BaseModel):
     service_id: Annotated[str, Field(min_length=1, max_length=200)]
     organization_id: Annotated[str, Field(min_length=1, max_length=80)]
     region: str  # the region whose ANPE office follows it (the returnee's)
-    consent_share_at: dt.datetime  # the returnee agreed to share their record with this partner
-    created_at: dt.datetime
+    consent_share_at: Moment  # the returnee agreed to share their record with this partner
+    created_at: Moment
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
@@ -109,11 +111,11 @@ class ReferralEvent(BaseModel):
     id: Annotated[str, Field(pattern=UUID)]
     referral_id: Annotated[str, Field(pattern=UUID)]
     kind: EventKind
-    at: dt.datetime
+    at: Moment
     note: Annotated[str, Field(max_length=500)] | None = None
     reason: DeclineReason | None = None
     outcome: Outcome | None = None
-    follow_up: dt.date | None = None
+    follow_up: Day | None = None
     actor: Annotated[str, Field(max_length=80)] | None = None
 
 

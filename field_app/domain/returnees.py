@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from field_app.domain.eligibility import Profile, age_on
+from field_app.domain.moments import Day, Moment
 from field_app.domain.vocabulary import Document, Education, Language, Region, Sector, Sex, Vulnerability
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
@@ -32,24 +33,24 @@ class Returnee(BaseModel):
     given_name: Name
     family_name: Name
     sex: Sex
-    birth_date: dt.date | None = None
+    birth_date: Day | None = None
     age: int | None = Field(default=None, ge=0, le=120)
-    age_recorded_on: dt.date | None = None
+    age_recorded_on: Day | None = None
     phone: Annotated[str, Field(pattern=E164)] | None = None
     languages: list[Language] = []
     region: Region
     locality: str | None = None  # a gazetteer id: the cercle or commune of return
     returned_from: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
-    return_date: dt.date | None = None
+    return_date: Day | None = None
     education: Education | None = None
     reads_french: bool | None = None
     trade_before: Annotated[str, Field(max_length=120)] | None = None
     sectors: list[Sector] = []
     documents: list[Document] = []
     vulnerabilities: list[Vulnerability] = []
-    consent_keep_on: dt.date
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    consent_keep_on: Day
+    created_at: Moment
+    updated_at: Moment
     version: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")

@@ -10,13 +10,13 @@ Pure pydantic: no I/O here. Limits are part of the protocol so both sides agree 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from field_app.domain.moments import Day, Moment
 from field_app.domain.returnees import Returnee
 
 PROTOCOL_VERSION = 1
@@ -45,7 +45,7 @@ class Wire(BaseModel):
 class Info(Wire):
     protocol_version: int
     hub_id: str
-    server_time: dt.datetime
+    server_time: Moment
     capabilities: list[str]
     max_body_bytes: int
     max_batch: int
@@ -129,7 +129,7 @@ class DirectoryEdit(Wire):
     changes: Annotated[list[FieldChange], Field(max_length=50)] = []
     revert_of: Annotated[str, Field(pattern=UUID)] | None = None
     note: Annotated[str, Field(max_length=500)] | None = None
-    at: dt.datetime
+    at: Moment
 
 
 class AccessRecord(Wire):
@@ -140,7 +140,7 @@ class AccessRecord(Wire):
     returnee_id: Annotated[str, Field(pattern=UUID)]
     referral_id: Annotated[str, Field(pattern=UUID)] | None = None
     via: AccessVia
-    at: dt.datetime
+    at: Moment
     device_id: str | None = None
 
 
@@ -148,7 +148,7 @@ class DeviceRevocation(Wire):
     """Op payload for entity `device_revocation` (op `append`): a supervisor revokes a device's token."""
 
     device_id: Annotated[str, Field(pattern=UUID)]
-    at: dt.datetime
+    at: Moment
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
@@ -160,9 +160,9 @@ class SharedPerson(Wire):
     given_name: str
     family_name: str
     sex: str
-    birth_date: dt.date | None = None
+    birth_date: Day | None = None
     age: int | None = None
-    age_recorded_on: dt.date | None = None
+    age_recorded_on: Day | None = None
     phone: str | None = None
     languages: list[str] = []
     documents: list[str] = []
@@ -219,9 +219,9 @@ class DeviceInfo(Wire):
     role: Role
     region: str | None
     name: str | None
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
-    last_sync_at: dt.datetime | None = None
+    created_at: Moment
+    revoked_at: Moment | None = None
+    last_sync_at: Moment | None = None
     pending: int | None = None
     quarantined: int | None = None
     app_version: str | None = None
@@ -238,7 +238,7 @@ class AuditEntry(Wire):
     after: Any = None
     device_id: str
     role: Role
-    at: dt.datetime
+    at: Moment
     note: str | None = None
     revert_of: str | None = None
 
@@ -320,11 +320,11 @@ class OfficeEvent(Wire):
 
     kind: str
     id: Annotated[str, Field(pattern=UUID)] | None = None  # made by the caller for idempotent retries
-    at: dt.datetime | None = None  # default: the hub's time
+    at: Moment | None = None  # default: the hub's time
     note: Annotated[str, Field(max_length=500)] | None = None
     reason: str | None = None  # declined, not_completed: a DeclineReason code
     outcome: str | None = None  # completed: an Outcome code
-    follow_up: dt.date | None = None
+    follow_up: Day | None = None
 
 
 class ReferralItem(Wire):
@@ -338,8 +338,8 @@ class ReferralItem(Wire):
     status: str
     flagged: list[str]
     device_id: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: Moment
+    updated_at: Moment
     events: list[dict[str, Any]]
     person: SharedPerson | None = None  # GET /referrals/{id}, for the region's office and supervisors, with consent
 
