@@ -424,6 +424,9 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             raise ApiError(404, "not_found", f"no organisation {org_id}")
         return {"id": applied.id, "result": applied.result}
 
+    from field_app.hub import trust_api  # issue 10, helper E: POST /sync/ops/diff
+
+    trust_api.register(app, db, CallerDep)
     return app
 
 
