@@ -7,6 +7,9 @@
     field-app hub directory apply FILE | --delete ORG_ID                      correct the directory
     field-app hub referral event ID --kind accepted|… [--reason R] [--outcome O] [--note TEXT] [--follow-up D]
     field-app hub referral list [--region R] [--status S] [--json]             what the hub holds
+    field-app hub backup DEST                SQLite: an online copy; PostgreSQL: runs pg_dump (or says how)
+    field-app hub restore BACKUP             SQLite (hub stopped): the backup in place, with a new epoch
+    field-app hub new-epoch                  after a pg_restore (or any restore by other means): a new epoch
 
 Every subcommand takes `--db` (a SQLite file or a postgresql:// URL; default FIELD_APP_HUB_DB, else `hub.db` in the
 data directory). Codes and tokens are printed alone on stdout so scripts can capture them. The hub's modules
@@ -105,6 +108,15 @@ def add_parsers(sub: Any) -> None:
     listing.add_argument("--json", action="store_true", help=_("print JSON"))
     _db_arg(listing)
 
+    backup = hsub.add_parser("backup", help=_("back the hub's database up (SQLite: online copy; PostgreSQL: pg_dump)"))
+    backup.add_argument("dest", type=Path, metavar="DEST", help=_("the backup file to write (must not exist)"))
+    _db_arg(backup)
+    restore = hsub.add_parser("restore", help=_("replace the hub's SQLite database by a backup (stop the hub first)"))
+    restore.add_argument("backup", type=Path, metavar="BACKUP")
+    _db_arg(restore)
+    epoch = hsub.add_parser("new-epoch", help=_("after a restore by other means (pg_restore): devices reconcile"))
+    _db_arg(epoch)
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -127,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         return _serve(args)
     if action in ("enrol-code", "token") and args.role == "office" and args.region is None:
         raise ValidationError([Problem("--region", _("an office belongs to one region: give --region"))])
+    if action in _FILE_HANDLERS:  # these work on the database's file or server, not through an open hub database
+        return _FILE_HANDLERS[action](args)
     db = _prepare(args, seed=action in ("directory", "referral")).db
     try:
         return _HANDLERS[action](db, args)
@@ -287,6 +301,69 @@ def _referral_list(db: HubDB, args: argparse.Namespace) -> int:
         print(f"{item.id}  {item.created_at:%Y-%m-%d}  {item.region}  {status}  {item.service_id}")
     return 0
 
+
+def _target(args: argparse.Namespace) -> str:
+    from field_app.hub.setup import default_target
+
+    return str(args.db or default_target())
+
+
+def _backup(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    from field_app.hub import setup
+    from field_app.hub.db import is_postgres
+
+    target = _target(args)
+    dest: Path = args.dest
+    if not is_postgres(target):
+        setup.backup(target, dest)
+        print(_("backup written: {path}").format(path=dest))
+        return 0
+    if dest.exists():
+        raise ValidationError([Problem("DEST", _("this file exists already: give a new one"), str(dest))])
+    command = setup.pg_dump_command(target, dest)
+    if shutil.which("pg_dump") is None:
+        print(_("pg_dump is not installed here; on a host with PostgreSQL's client tools run:"))
+        print(" ".join(command))
+        return 1
+    done = subprocess.run(command, env=setup.pg_environment(target), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise StorageError(_("pg_dump failed: {reason}").format(reason=done.stderr.strip()[-300:]))
+    print(_("backup written: {path}").format(path=dest))
+    print(
+        _("to restore it: {command}, then field-app hub new-epoch --db URL").format(
+            command=" ".join(setup.pg_restore_command(target, dest))
+        )
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from field_app.hub import setup
+    from field_app.hub.db import is_postgres
+
+    target = _target(args)
+    if is_postgres(target):
+        command = " ".join(setup.pg_restore_command(target, args.backup))
+        raise ValidationError(
+            [Problem("--db", _("PostgreSQL: run {command}, then field-app hub new-epoch").format(command=command))]
+        )
+    restored = setup.restore(args.backup, target)
+    print(_("restored; new epoch {epoch}: devices reconcile at their next sync").format(epoch=restored.epoch))
+    return 0
+
+
+def _new_epoch(args: argparse.Namespace) -> int:
+    from field_app.hub import setup
+
+    restored = setup.new_epoch(_target(args))
+    print(_("new epoch {epoch}: devices reconcile at their next sync").format(epoch=restored.epoch))
+    return 0
+
+
+_FILE_HANDLERS = {"backup": _backup, "restore": _restore, "new-epoch": _new_epoch}
 
 _HANDLERS = {
     "enrol-code": _enrol_code,

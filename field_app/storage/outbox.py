@@ -149,3 +149,43 @@ def replace_payload(db: sqlite_utils.Database, seq: int, payload: dict[str, Any]
         "UPDATE outbox SET payload = ? WHERE seq = ? AND state = 'quarantined'",
         [json.dumps(payload, sort_keys=True, ensure_ascii=False), seq],
     )
+
+
+# --- reconciling with a restored or replaced hub (issue 10: field_app.sync.reconcile) ---------------------------
+
+
+def latest_done(db: sqlite_utils.Database) -> str | None:
+    """The op id of the newest entry the hub answered (applied or duplicate): what a pull's `check` asks about."""
+    row = db.execute("SELECT op_id FROM outbox WHERE state = 'done' ORDER BY seq DESC LIMIT 1").fetchone()
+    return str(row[0]) if row else None
+
+
+def done_after(db: sqlite_utils.Database, after: int, limit: int) -> list[tuple[int, str]]:
+    """(seq, op id) of the done entries after seq `after`, oldest first, at most `limit`."""
+    rows = db.execute(
+        "SELECT seq, op_id FROM outbox WHERE state = 'done' AND seq > ? ORDER BY seq LIMIT ?", [after, int(limit)]
+    ).fetchall()
+    return [(int(seq), str(op_id)) for seq, op_id in rows]
+
+
+def requeue(db: sqlite_utils.Database, op_ids: list[str]) -> int:
+    """Done entries the hub no longer holds back to pending (in their original place: the queue is in seq order);
+    inside the caller's transaction. Returns how many."""
+    cursor = db.conn.executemany(
+        "UPDATE outbox SET state = 'pending', last_error = NULL, error_code = NULL WHERE op_id = ? AND state = 'done'",
+        [(i,) for i in op_ids],
+    )
+    return int(cursor.rowcount)
+
+
+def requeue_refused(db: sqlite_utils.Database, codes: tuple[str, ...]) -> int:
+    """Quarantined entries refused with one of `codes` back to pending (inside the caller's transaction): after a
+    restore, an event refused because the hub had lost its referral (`unknown_entity`) goes again once the
+    referral has been sent again (it is earlier in the queue)."""
+    marks = ", ".join("?" for _ in codes)
+    cursor = db.execute(
+        "UPDATE outbox SET state = 'pending', error_code = NULL, last_error = NULL, quarantined_at = NULL "
+        f"WHERE state = 'quarantined' AND error_code IN ({marks})",
+        list(codes),
+    )
+    return int(cursor.rowcount)

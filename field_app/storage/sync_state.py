@@ -3,6 +3,16 @@
 One row, resumable: the engine reads it at the start of each sync and writes it back as it goes (the cursor
 with each pulled page, in that page's transaction; the outcome at the end). The bearer token is kept here, in
 the app's private storage, and never printed.
+
+Trust in the hub's database (issue 10, migration 14's `epoch` column): the column holds where this device stands
+with the hub's epoch (`Trust`), so that a reconcile interrupted anywhere resumes where it stopped:
+- `<epoch>` (SYNCED): the device last synced fully with the hub database of that epoch; NULL: not known yet (a
+  device enrolled before issue 10: it adopts the hub's epoch at its next sync, unless the hub looks restored);
+- `diff:<seq>:<epoch>` (DIFFING): reconciling — the ops diff (`field_app.sync.reconcile`) has checked the done
+  outbox entries up to outbox seq `<seq>`; `<epoch>` is the hub's (empty when not known yet);
+- `pull:<epoch>` (PULLING): the diff is done, the cursor was reset to 0 and the full pull (`?full=1`) is under
+  way; SYNCED again with the last page.
+Epochs are UUIDs, so they never contain the `:` these marks use.
 """
 
 from __future__ import annotations
@@ -16,6 +26,41 @@ import sqlite_utils
 
 from field_app.errors import FieldAppError
 from field_app.i18n import _
+
+# Where the device stands with the hub database's epoch (see the module doc).
+SYNCED = "synced"
+DIFFING = "diffing"
+PULLING = "pulling"
+
+
+@dataclass(frozen=True)
+class Trust:
+    phase: str = SYNCED  # SYNCED, DIFFING or PULLING
+    epoch: str | None = None  # SYNCED: the epoch last synced with; otherwise the epoch being reconciled with
+    after: int = 0  # DIFFING: the outbox seq the ops diff has checked up to
+
+    def encode(self) -> str | None:
+        if self.phase == DIFFING:
+            return f"diff:{self.after}:{self.epoch or ''}"
+        if self.phase == PULLING:
+            return f"pull:{self.epoch or ''}"
+        return self.epoch
+
+    @staticmethod
+    def decode(text: str | None) -> Trust:
+        if not text:
+            return Trust()
+        if text.startswith("diff:"):
+            after, _sep, epoch = text[5:].partition(":")
+            return Trust(DIFFING, epoch or None, int(after) if after.isdigit() else 0)
+        if text.startswith("pull:"):
+            return Trust(PULLING, text[5:] or None)
+        return Trust(SYNCED, text)
+
+    @property
+    def reconciling(self) -> bool:
+        return self.phase != SYNCED
+
 
 # What the last attempt came to: the sync status line reads it (offline / failed / up to date…).
 OK = "ok"
@@ -48,6 +93,12 @@ class SyncState:
     last_report: dict[str, Any] | None = None
     failures: int = 0  # consecutive failed attempts (0 after a success)
     next_attempt_at: dt.datetime | None = None  # when a failed sync may be tried again (backoff)
+    trust: Trust = Trust()  # where the device stands with the hub database's epoch (see the module doc)
+
+    @property
+    def epoch(self) -> str | None:
+        """The hub database's epoch this device last synced with (None: not known, or reconciling)."""
+        return self.trust.epoch if self.trust.phase == SYNCED else None
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -76,6 +127,7 @@ def load(db: sqlite_utils.Database) -> SyncState | None:
         last_report=json.loads(r["last_report"]) if r["last_report"] else None,
         failures=int(r["failures"]),
         next_attempt_at=_time(r["next_attempt_at"]),
+        trust=Trust.decode(r.get("epoch")),
     )
 
 
@@ -97,19 +149,40 @@ def save_enrolment(
     role: str,
     region: str | None,
     now: dt.datetime,
+    epoch: str | None = None,
 ) -> SyncState:
-    """Record a (new) enrolment. The pull cursor restarts from 0 unless it is the same hub as before, so a
-    device moved to another hub pulls that hub's whole log; the outbox is left as it is (still to be sent)."""
+    """Record a (new) enrolment; `epoch` is the hub database's (the enrolment answer's). The outbox is left as it
+    is (still to be sent). Trust (see the module doc):
+    - a first enrolment: SYNCED with `epoch`;
+    - the same hub id as before: the cursor and the trust are kept — if the hub's epoch is another one now (a
+      restored database: the reason a device has to enrol again, its token being younger than the backup), the
+      first sync notices and reconciles (with no epoch known, the head and `check` still tell);
+    - another hub id (a new hub database after a total loss, or another hub): the device reconciles at its first
+      sync — the cursor restarts from 0 and every entry the new hub lacks is sent again."""
     previous = load(db)
-    cursor = previous.cursor if previous is not None and previous.hub_id == hub_id else 0
+    if previous is None:
+        cursor, trust = 0, Trust(SYNCED, epoch)
+    elif previous.hub_id == hub_id:
+        cursor, trust = previous.cursor, previous.trust
+    else:
+        cursor, trust = 0, Trust(DIFFING, epoch, 0)
     with db.atomic():
         db.execute("DELETE FROM sync_state")
         db.execute(
-            "INSERT INTO sync_state (id, hub_url, hub_id, device_id, token, role, region, enrolled_at, cursor) "
-            "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [hub_url, hub_id, device_id, token, role, region, now.isoformat(), cursor],
+            "INSERT INTO sync_state (id, hub_url, hub_id, device_id, token, role, region, enrolled_at, cursor, epoch) "
+            "VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [hub_url, hub_id, device_id, token, role, region, now.isoformat(), cursor, trust.encode()],
         )
     return require(db)
+
+
+def set_trust(db: sqlite_utils.Database, trust: Trust, *, cursor: int | None = None) -> None:
+    """Where the device stands with the hub's epoch (inside the caller's transaction); with `cursor`, the pull
+    cursor too (a reconcile resets it to 0 in the same transaction as it moves to PULLING)."""
+    if cursor is None:
+        db.execute("UPDATE sync_state SET epoch = ? WHERE id = 1", [trust.encode()])
+    else:
+        db.execute("UPDATE sync_state SET epoch = ?, cursor = ? WHERE id = 1", [trust.encode(), cursor])
 
 
 def set_cursor(db: sqlite_utils.Database, cursor: int) -> None:

@@ -43,10 +43,14 @@ from field_app.sync.protocol import (
     API_PREFIX,
     MAX_PULL,
     DeviceReport,
+    DirectoryDiffRequest,
+    DirectoryDiffResponse,
     EnrolRequest,
     EnrolResponse,
     Info,
     Op,
+    OpsDiffRequest,
+    OpsDiffResponse,
     Problem,
     PullResponse,
     PushRequest,
@@ -215,9 +219,27 @@ class HubClient:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         return self._call("POST", "/sync/push", PushResponse, content=body, headers=headers)
 
-    def pull(self, cursor: int, limit: int = MAX_PULL) -> PullResponse:
-        """Changes after `cursor` in this device's scope, oldest first, at most `limit`."""
-        return self._call("GET", "/sync/pull", PullResponse, params={"cursor": cursor, "limit": limit})
+    def pull(self, cursor: int, limit: int = MAX_PULL, *, check: str | None = None, full: bool = False) -> PullResponse:
+        """Changes after `cursor` in this device's scope, oldest first, at most `limit`. `check`: an op id this
+        device holds as done (the answer's `missing` names it when the hub lacks it: a restored hub); `full`:
+        also the referral changes this device's own push answers carried (after a reconcile)."""
+        params: dict[str, str | int] = {"cursor": cursor, "limit": limit}
+        if check is not None:
+            params["check"] = check
+        if full:
+            params["full"] = "true"
+        return self._call("GET", "/sync/pull", PullResponse, params=params)
+
+    def ops_diff(self, op_ids: Sequence[str]) -> OpsDiffResponse:
+        """`POST /sync/ops/diff`: of these op ids (at most MAX_DIFF), those the hub lacks, and the hub's state."""
+        body = OpsDiffRequest(op_ids=list(op_ids)).model_dump(mode="json")
+        return self._call("POST", "/sync/ops/diff", OpsDiffResponse, json=body)
+
+    def directory_diff(self, request: DirectoryDiffRequest) -> DirectoryDiffResponse:
+        """`POST /sync/directory/diff`: what to change for this device's directory to be the hub's (plain JSON;
+        made only when the directory versions differ)."""
+        body = request.model_dump(mode="json")
+        return self._call("POST", "/sync/directory/diff", DirectoryDiffResponse, json=body)
 
     def report(self, report: DeviceReport) -> None:
         """`POST /devices/report`: this device's counts at the end of a sync. A hub without the endpoint answers

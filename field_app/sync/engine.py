@@ -31,6 +31,16 @@ referral it does not hold, a document that fails validation) is counted and skip
 every later status change.
 3. Report: the device's own counts (pending, quarantined, app version, cursor) to `POST /devices/report`, so that
    supervisors see them; a hub too old to know that endpoint (404) or a failed report does not fail the sync.
+
+Trust (issue 10): the first answer of a sync (push or pull) carries the hub's `HubState`; the first pull page is
+asked with `check=` the latest op that was done when the sync started. Another epoch than the one stored, a head
+below the cursor, or that op `missing` → reconcile (`field_app.sync.reconcile`: the ops diff puts what the hub
+lacks back in the queue, the cursor goes to 0), then push again and pull with `full=1`. A push answer that shows
+the mismatch is not checkpointed (its entries are sent again, in queue order, after the reconcile). A hub that
+answers without a state is asked once per sync through `POST /sync/ops/diff` with that op; a hub without that
+endpoint (404) is trusted as before. After each push batch the hub's per-op answers (status, events) are merged
+(`storage.referrals.merge_push_answer`); a directory version other than the device's → `directory.manifest
+.catch_up` (issue 10, helpers O and D).
 """
 
 from __future__ import annotations
@@ -50,7 +60,7 @@ from field_app.errors import AuthError, FieldAppError, SyncError, ValidationErro
 from field_app.i18n import _, ngettext
 from field_app.storage import outbox, sync_state
 from field_app.storage.sync_state import SyncState
-from field_app.sync import backoff
+from field_app.sync import backoff, reconcile
 
 # What only a sync needs is imported when one runs (the HTTP client, the wire models, the directory's per-item
 # build, the stores of pulled rows): the app starts, and shows the sync state, without them (tests/test_cold_start.py).
@@ -59,7 +69,7 @@ if TYPE_CHECKING:
 
     from field_app.storage.outbox import OutboxEntry
     from field_app.sync.client import HubClient
-    from field_app.sync.protocol import Change, Op, OpResult
+    from field_app.sync.protocol import Change, HubState, Op, OpResult
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +101,7 @@ class SyncReport:
     cursor: int = 0  # the pull cursor at the end
     duration_s: float = 0.0
     skipped: int = 0  # changes received that do not concern this device, or that it could not use
+    requeued: int = 0  # entries sent again because the hub's database had lost them (a restore: see reconcile)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,6 +227,10 @@ class SyncEngine:
         self.listeners: list[Listener] = [listener] if listener else []
         self.batch_size = max(1, min(batch_size or MAX_BATCH, MAX_BATCH))
         self.page_size = max(1, min(page_size or MAX_PULL, MAX_PULL))
+        self._check: str | None = None  # per sync (see sync_once)
+        self._asked = False
+        self._reconciles = 0
+        self._directory_checked = False
 
     def subscribe(self, listener: Listener) -> None:
         self.listeners.append(listener)
@@ -233,10 +248,16 @@ class SyncEngine:
 
         started = self.clock()
         state = sync_state.require(self.db)
-        counts = {"pushed": 0, "applied": 0, "duplicates": 0, "rejected": 0, "pulled": 0, "skipped": 0}
+        counts = {"pushed": 0, "applied": 0, "duplicates": 0, "rejected": 0, "pulled": 0, "skipped": 0, "requeued": 0}
+        self._check = outbox.latest_done(self.db)  # the hub must hold it (asked with the first pull page)
+        self._asked = False  # the fallback ops diff (a hub whose answers carry no state): at most once a sync
+        self._reconciles = 0
+        self._directory_checked = False
         try:
+            if state.trust.phase == sync_state.DIFFING:  # a reconcile was cut off (or a re-enrolment asks for one)
+                self._reconcile(reconcile.Why.UNFINISHED, state.trust, counts)
             self._push(counts)
-            cursor = self._pull(state.cursor, counts)
+            cursor = self._pull(counts)
         except AuthError as exc:
             self._failed(state, sync_state.REFUSED, exc, None)
             raise
@@ -327,6 +348,10 @@ class SyncEngine:
                 counts["rejected"] += 1
                 after = batch[0].seq
                 continue
+            if self._distrusts(answer.state, counts):  # a restored hub: not checkpointed, all sent again in order
+                size, after = self.batch_size, 0
+                to_send = max(to_send, counts["pushed"] + outbox.pending_count(self.db))
+                continue
             self._checkpoint(batch, answer.results, counts)
             after = batch[-1].seq
             size = min(self.batch_size, size * 2)
@@ -348,12 +373,15 @@ class SyncEngine:
         ours = {e.op_id for e in batch}
         answered = {r.op_id: r for r in results if r.op_id in ours}
         now = self.clock()
+        merge = _merge_push_answer()
         with self.db.atomic():
             done = [i for i, r in answered.items() if r.result in ("applied", "duplicate")]
             outbox.mark_done(self.db, done)
             for op_id, r in answered.items():
                 if r.result == "rejected":
                     outbox.quarantine(self.db, op_id, code=r.code or "rejected", reason=r.reason or "", now=now)
+                elif merge is not None and (r.status is not None or r.events):
+                    merge(self.db, r)
         for r in answered.values():
             counts["pushed"] += 1
             counts["applied" if r.result == "applied" else "duplicates" if r.result == "duplicate" else "rejected"] += 1
@@ -364,23 +392,106 @@ class SyncEngine:
 
     # --- pull --------------------------------------------------------------------------------------------
 
-    def _pull(self, cursor: int, counts: dict[str, int]) -> int:
+    def _pull(self, counts: dict[str, int]) -> int:
         from field_app.sync.client import HubError
 
+        first = True
         while True:
-            page = self.client.pull(cursor, self.page_size)
+            state = sync_state.require(self.db)
+            cursor, trust = state.cursor, state.trust
+            full = trust.phase == sync_state.PULLING
+            check = self._check if first and not full else None
+            page = self.client.pull(cursor, self.page_size, check=check, full=full)
+            if check is not None and check in page.missing:
+                self._reconcile(reconcile.Why.MISSING, trust, counts, epoch=page.state.epoch if page.state else None)
+                self._push(counts)
+                first = False
+                continue
+            if self._distrusts(page.state, counts, cursor=cursor):
+                self._push(counts)
+                first = False
+                continue
+            if page.state is None and first and check is not None and self._ask(counts):
+                self._push(counts)
+                first = False
+                continue
+            first = False
             with self.db.atomic():
                 for change in page.changes:
                     if not self._apply(change):
                         counts["skipped"] += 1
                 sync_state.set_cursor(self.db, page.next_cursor)
+                if not page.has_more and full:
+                    reconcile.finished(self.db, page.state.epoch if page.state else trust.epoch)
             counts["pulled"] += len(page.changes)
             self._emit(SyncEvent(PAGE_PULLED, sent=counts["pushed"], pulled=counts["pulled"]))
             if not page.has_more:
                 return page.next_cursor
             if page.next_cursor <= cursor:
                 raise HubError(_("the hub's change log did not move forward (cursor {n})").format(n=cursor))
-            cursor = page.next_cursor
+
+    # --- trust in the hub's database (issue 10) -----------------------------------------------------------
+
+    def _distrusts(self, hub: HubState | None, counts: dict[str, int], *, cursor: int | None = None) -> bool:
+        """Compare the hub's state with what this device knows; reconcile (True) when the hub's database is not
+        the one the device synced with. A device that never knew an epoch adopts the hub's. Also the directory
+        check, once a sync."""
+        if hub is None:
+            return False
+        state = sync_state.require(self.db)
+        why = reconcile.reason(state.trust, hub, state.cursor if cursor is None else cursor)
+        if why is None:
+            if state.trust.phase == sync_state.SYNCED and state.trust.epoch is None:
+                with self.db.atomic():
+                    sync_state.set_trust(self.db, sync_state.Trust(sync_state.SYNCED, hub.epoch))
+            self._directory(hub)
+            return False
+        self._reconcile(why, state.trust, counts, epoch=hub.epoch)
+        return True
+
+    def _ask(self, counts: dict[str, int]) -> bool:
+        """A hub whose answers carry no state: ask it once, through the ops diff, whether it holds this device's
+        latest done op (and its state). True when that led to a reconcile."""
+        from field_app.sync.client import HubRefused
+
+        if self._asked or self._check is None:
+            return False
+        self._asked = True
+        try:
+            answer = self.client.ops_diff([self._check])
+        except HubRefused as exc:
+            if exc.status in (404, 405):  # a hub from before issue 10: nothing to compare with
+                return False
+            raise
+        if self._check in answer.missing:
+            self._reconcile(reconcile.Why.MISSING, sync_state.require(self.db).trust, counts, epoch=answer.state.epoch)
+            return True
+        return self._distrusts(answer.state, counts)
+
+    def _reconcile(
+        self, why: reconcile.Why, trust: sync_state.Trust, counts: dict[str, int], *, epoch: str | None = None
+    ) -> None:
+        from field_app.sync.client import HubError
+
+        self._reconciles += 1
+        if self._reconciles > 3:  # the hub's database changes under our feet: try again later
+            raise HubError(_("the hub's database keeps changing; the sync will be tried again"))
+        log.warning("the hub's database is not the one this device synced with (%s): reconciling", why.value)
+        if trust.phase != sync_state.DIFFING:
+            trust = reconcile.start(self.db, epoch)
+        requeued, _trust = reconcile.run(self.db, self.client, trust)
+        counts["requeued"] += requeued
+
+    def _directory(self, hub: HubState) -> None:
+        """The directory versions compared once a sync; the difference fetched when they differ (D's manifest)."""
+        if self._directory_checked or hub.directory_version is None:
+            return
+        self._directory_checked = True
+        manifest = _manifest()
+        if manifest is None:
+            return
+        if manifest.local_version(self.db) != hub.directory_version:
+            manifest.catch_up(self.db, self.client)
 
     def _apply(self, change: Change) -> bool:
         """Apply one change (inside the page's transaction); False when it was skipped."""
@@ -489,3 +600,20 @@ def _ops(batch: list[OutboxEntry]) -> tuple[list[Op], list[tuple[OutboxEntry, st
         except pydantic.ValidationError as exc:
             invalid.append((entry, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())))
     return ops, invalid
+
+
+def _merge_push_answer() -> Callable[[sqlite_utils.Database, OpResult], object] | None:
+    """O's `storage.referrals.merge_push_answer` (issue 10), when present."""
+    from field_app.storage import referrals
+
+    merge: Callable[[sqlite_utils.Database, OpResult], object] | None = getattr(referrals, "merge_push_answer", None)
+    return merge
+
+
+def _manifest() -> Any:
+    """D's `field_app.directory.manifest` (issue 10), when present."""
+    try:
+        from field_app.directory import manifest  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    return manifest
