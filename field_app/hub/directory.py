@@ -4,6 +4,12 @@ Seeded from `db/` when the hub's directory is empty. The seed is the baseline ev
 ships the same `db/`), so seeding writes no change rows; every later correction (`field-app hub directory apply`,
 `PUT/DELETE /api/v1/directory/organizations/{id}`) appends an `organization` change (`upsert` with the
 Organization JSON as data, or `delete` with no data) that devices pull and apply with the directory build code.
+
+The directory's version (issue 10: a digest of every organisation's and locality's id and content hash, see
+`field_app.directory.manifest`) is kept in `meta` (key `directory_version`), rewritten by every write here (the
+seed, an organisation's upsert or delete, an edit) before its transaction commits, under the change-log lock, so
+that every push and pull answer can carry it without reading the whole directory (`trust.directory_version`).
+A database without the key (made before issue 10) has it computed until its next directory write.
 """
 
 from __future__ import annotations
@@ -31,6 +37,34 @@ class Applied:
     result: str  # created | updated | unchanged | deleted
 
 
+VERSION_KEY = "directory_version"
+
+
+def computed_version(tx: Tx) -> str:
+    """The directory's version computed from its rows (the device computes the same over its own store)."""
+    from field_app.directory.manifest import lines_of, version_of
+
+    organizations = {r["id"]: r["content_hash"] for r in tx.all("SELECT id, content_hash FROM organizations")}
+    localities = {r["id"]: r["content_hash"] for r in tx.all("SELECT id, content_hash FROM localities")}
+    return version_of(lines_of(organizations, localities))
+
+
+def stored_version(tx: Tx) -> str | None:
+    """The version the last directory write stored (None for a database from before issue 10)."""
+    row = tx.one("SELECT value FROM meta WHERE key = ?", [VERSION_KEY])
+    return None if row is None else str(row["value"])
+
+
+def store_version(tx: Tx) -> str:
+    """Recompute the version and keep it in `meta`: the last step of every directory write."""
+    value = computed_version(tx)
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [VERSION_KEY, value],
+    )
+    return value
+
+
 def is_empty(tx: Tx) -> bool:
     return tx.one("SELECT 1 AS x FROM organizations LIMIT 1") is None
 
@@ -50,6 +84,7 @@ def seed(tx: Tx, *, now: dt.datetime, db_dir: Path | None = None) -> int:
             "INSERT INTO organizations (id, document, content_hash, updated_at) VALUES (?, ?, ?, ?)",
             [org.id, changes.dumps(doc), content_hash(doc), stamp(now)],
         )
+    store_version(tx)
     return len(dataset.organizations)
 
 
@@ -99,6 +134,7 @@ def put_organization(tx: Tx, org: Organization, *, now: dt.datetime) -> Applied:
             [changes.dumps(doc), digest, stamp(now), org.id],
         )
     changes.append(tx, entity="organization", entity_id=org.id, op="upsert", data=doc, now=now)
+    store_version(tx)
     return Applied(org.id, "created" if row is None else "updated")
 
 
@@ -108,6 +144,7 @@ def delete_organization(tx: Tx, org_id: str, *, now: dt.datetime) -> Applied | N
     if tx.execute("DELETE FROM organizations WHERE id = ?", [org_id]) == 0:
         return None
     changes.append(tx, entity="organization", entity_id=org_id, op="delete", data=None, now=now)
+    store_version(tx)
     return Applied(org_id, "deleted")
 
 
