@@ -250,8 +250,15 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         """Spend a one-time enrolment code: a device id and its bearer token (shown once)."""
         _refuse_nul(request.device_name)
         with db.transaction() as tx:
-            caller, token = service.enrol(tx, code=request.code, device_name=request.device_name, now=_utcnow())
-        return EnrolResponse(device_id=caller.id, token=token, role=caller.role, region=caller.region, hub_id=hub_id)
+            answer = service.enrol(
+                tx,
+                code=request.code,
+                device_name=request.device_name,
+                request_id=request.request_id,
+                hub_id=hub_id,
+                now=_utcnow(),
+            )
+        return answer
 
     @app.post(f"{API_PREFIX}/sync/push", response_model=PushResponse)
     async def sync_push(

@@ -1,7 +1,8 @@
 """Who may talk to the hub: one-time enrolment codes, device tokens and API tokens, all stored as sha256 hashes.
 
 A code is made on the hub host (`field-app hub enrol-code`), typed once on a phone, and exchanged for a device id
-and a bearer token (`POST /api/v1/devices/enrol`). API tokens (`field-app hub token`) are the same kind of
+and a bearer token (`POST /api/v1/devices/enrol`); a retry with the same request id after a lost answer gets the
+same device and a fresh token (`enrol_device`). API tokens (`field-app hub token`) are the same kind of
 credential without a phone behind them; both are rows of `devices` and both are revoked with `field-app hub
 revoke ID`. The secrets themselves are shown once and never stored.
 """
@@ -22,6 +23,7 @@ ROLES = ("agent", "office", "supervisor")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: codes are read aloud and typed on phones
 CODE_LENGTH = 12
 CODE_VALID_FOR = dt.timedelta(days=7)
+RETRY_WINDOW = dt.timedelta(days=1)  # a spent code still answers its own request id this long (lost answers)
 
 
 class Revoked(AuthError):
@@ -83,19 +85,67 @@ def _new_device(
     return device_id, token
 
 
-def enrol(tx: Tx, *, code: str, device_name: str | None, now: dt.datetime) -> tuple[Caller, str]:
+@dataclass(frozen=True)
+class Enrolled:
+    """What an enrolment gave: the device, its (new) token, and whether it was a retry of an enrolment already
+    made (`repeated`: the same device as before, with a fresh token)."""
+
+    caller: Caller
+    token: str
+    repeated: bool = False
+
+
+def enrol_device(
+    tx: Tx, *, code: str, device_name: str | None, now: dt.datetime, request_id: str | None = None
+) -> Enrolled:
     """Spend a code: a new device and its token. The code is marked used in the same statement that checks it, so
-    two hub processes cannot both accept it."""
+    two hub processes cannot both accept it; the request id the device sent is kept with it.
+
+    A used code whose stored request id is `request_id` is the same device asking again (its answer was lost on
+    the link): the same device id with a fresh token — its token hash is replaced, as the old token never reached
+    the device — and never a second device row. That holds while the code is valid, or for RETRY_WINDOW after it
+    was spent, whichever is later; a revoked device stays revoked. Another request id (or none) for a used code
+    is refused, as an unknown or expired code is (AuthError)."""
+    code_hash = _hash(normalise_code(code))
     row = tx.one(
-        "UPDATE enrol_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? "
+        "UPDATE enrol_codes SET used_at = ?, request_id = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? "
         "RETURNING role, region",
-        [stamp(now), _hash(normalise_code(code)), stamp(now)],
+        [stamp(now), request_id, code_hash, stamp(now)],
+    )
+    if row is not None:
+        device_id, token = _new_device(
+            tx, kind="device", role=row["role"], region=row["region"], name=device_name, now=now
+        )
+        tx.execute("UPDATE enrol_codes SET device_id = ? WHERE code_hash = ?", [device_id, code_hash])
+        return Enrolled(Caller(device_id, "device", row["role"], row["region"]), token)
+    if request_id is not None:
+        again = _repeat(tx, code_hash=code_hash, request_id=request_id, now=now)
+        if again is not None:
+            return again
+    raise AuthError("unknown, used or expired enrolment code")
+
+
+def _repeat(tx: Tx, *, code_hash: str, request_id: str, now: dt.datetime) -> Enrolled | None:
+    """The device this code enrolled for `request_id`, with a fresh token; None when there is none to give."""
+    row = tx.one(
+        "SELECT d.id, d.role, d.region FROM enrol_codes c JOIN devices d ON d.id = c.device_id "
+        "WHERE c.code_hash = ? AND c.request_id = ? AND c.used_at IS NOT NULL AND d.revoked_at IS NULL "
+        "AND (c.expires_at > ? OR c.used_at > ?)",
+        [code_hash, request_id, stamp(now), stamp(now - RETRY_WINDOW)],
     )
     if row is None:
-        raise AuthError("unknown, used or expired enrolment code")
-    device_id, token = _new_device(tx, kind="device", role=row["role"], region=row["region"], name=device_name, now=now)
-    tx.execute("UPDATE enrol_codes SET device_id = ? WHERE code_hash = ?", [device_id, _hash(normalise_code(code))])
-    return Caller(device_id, "device", row["role"], row["region"]), token
+        return None
+    token = secrets.token_urlsafe(32)
+    tx.execute("UPDATE devices SET token_hash = ? WHERE id = ?", [_hash(token), row["id"]])
+    return Enrolled(Caller(row["id"], "device", row["role"], row["region"]), token, repeated=True)
+
+
+def enrol(
+    tx: Tx, *, code: str, device_name: str | None, now: dt.datetime, request_id: str | None = None
+) -> tuple[Caller, str]:
+    """`enrol_device` as (caller, token)."""
+    done = enrol_device(tx, code=code, device_name=device_name, now=now, request_id=request_id)
+    return done.caller, done.token
 
 
 def make_api_token(tx: Tx, *, role: str, region: str | None, now: dt.datetime) -> tuple[str, str]:

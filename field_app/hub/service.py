@@ -15,7 +15,7 @@ import pydantic
 from field_app.domain.referrals import OFFICE_KINDS, EventKind, ReferralEvent
 from field_app.domain.vocabulary import Region, find_region
 from field_app.errors import AuthError, FieldAppError, NotFound
-from field_app.hub import auth, changes, devices, directory, people, referrals
+from field_app.hub import auth, changes, devices, directory, people, referrals, trust
 from field_app.hub.auth import Caller
 from field_app.hub.db import Tx
 from field_app.sync.protocol import (
@@ -24,6 +24,7 @@ from field_app.sync.protocol import (
     DeviceInfo,
     DeviceReport,
     DirectoryEdit,
+    EnrolResponse,
     OfficeEvent,
     PullResponse,
     ReferralChange,
@@ -56,13 +57,28 @@ def region_named(text: str | None, field: str = "region") -> Region | None:
 # --- enrolment and devices -------------------------------------------------------------------------------------
 
 
-def enrol(tx: Tx, *, code: str, device_name: str | None, now: dt.datetime) -> tuple[Caller, str]:
+def enrol(
+    tx: Tx, *, code: str, device_name: str | None, now: dt.datetime, hub_id: str, request_id: str | None = None
+) -> EnrolResponse:
+    """Spend a code (or answer its retry: the same request id gets the same device with a fresh token, see
+    `auth.enrol_device`); the answer carries the database's epoch and directory version, read in the same
+    transaction. A refused code → 401 `bad_code`, the same words whatever the reason."""
     try:
-        caller, token = auth.enrol(tx, code=code, device_name=device_name, now=now)
+        done = auth.enrol_device(tx, code=code, device_name=device_name, now=now, request_id=request_id)
     except AuthError as exc:
         raise HubRefusal(401, "bad_code", str(exc), "code") from exc
-    devices.announce(tx, caller.id, now=now)
-    return caller, token
+    if not done.repeated:  # a retry changes nothing supervisors see: no second `device` change
+        devices.announce(tx, done.caller.id, now=now)
+    caller = done.caller
+    return EnrolResponse(
+        device_id=caller.id,
+        token=done.token,
+        role=caller.role,
+        region=caller.region,
+        hub_id=hub_id,
+        epoch=trust.epoch(tx),
+        directory_version=trust.directory_version(tx),
+    )
 
 
 def report(tx: Tx, caller: Caller, counts: DeviceReport, *, now: dt.datetime) -> DeviceInfo:

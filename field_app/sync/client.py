@@ -200,10 +200,13 @@ class HubClient:
     def info(self) -> Info:
         return self._call("GET", "/info", Info)
 
-    def enrol(self, code: str, device_name: str | None = None) -> EnrolResponse:
-        """Trade a one-time enrolment code for a device id and token. A refused code → AuthError."""
+    def enrol(self, code: str, device_name: str | None = None, *, request_id: str | None = None) -> EnrolResponse:
+        """Trade a one-time enrolment code for a device id and token. A refused code → AuthError. `request_id`:
+        the same for every attempt with this code (field_app.sync.enrolment), so that the hub recognises a retry
+        after a lost answer and gives the same device a fresh token."""
         try:
-            body = EnrolRequest(code=code.strip(), device_name=device_name).model_dump(mode="json")
+            request = EnrolRequest(code=code.strip(), device_name=device_name, request_id=request_id)
+            body = request.model_dump(mode="json", exclude={"request_id"} if request_id is None else None)
         except pydantic.ValidationError as exc:
             raise AuthError(_("this enrolment code is not valid")) from exc
         try:

@@ -61,6 +61,7 @@ from field_app.i18n import _, ngettext
 from field_app.storage import outbox, sync_state
 from field_app.storage.sync_state import SyncState
 from field_app.sync import backoff, reconcile
+from field_app.sync.enrolment import enrol as enrol  # the public API keeps `engine.enrol`
 
 # What only a sync needs is imported when one runs (the HTTP client, the wire models, the directory's per-item
 # build, the stores of pulled rows): the app starts, and shows the sync state, without them (tests/test_cold_start.py).
@@ -147,37 +148,7 @@ class SyncEvent:
 Listener = Callable[[SyncEvent], None]
 
 
-# --- enrolment -----------------------------------------------------------------------------------------------
-
-
-def enrol(
-    db: sqlite_utils.Database,
-    hub_url: str,
-    code: str,
-    *,
-    device_name: str | None = None,
-    clock: Clock = utc_now,
-    transport: httpx.BaseTransport | None = None,
-) -> SyncState:
-    """Enrol this device with the hub at `hub_url` using a one-time code; store and return the new state.
-    AuthError when the code is refused, SyncError when the hub cannot be reached."""
-    hub_url = hub_url.strip().rstrip("/")
-    if not hub_url.startswith(("http://", "https://")):
-        raise SyncError(_("the hub address must start with http:// or https://"))
-    from field_app.sync.client import HubClient
-
-    with HubClient(hub_url, transport=transport) as client:
-        answer = client.enrol(code, device_name)
-    return sync_state.save_enrolment(
-        db,
-        hub_url=hub_url,
-        hub_id=answer.hub_id,
-        device_id=answer.device_id,
-        token=answer.token,
-        role=answer.role,
-        region=answer.region,
-        now=clock(),
-    )
+# --- enrolment: field_app.sync.enrolment (re-exported here) ---------------------------------------------------
 
 
 def client_for(db: sqlite_utils.Database, *, transport: httpx.BaseTransport | None = None) -> HubClient:
