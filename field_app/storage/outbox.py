@@ -168,24 +168,64 @@ def done_after(db: sqlite_utils.Database, after: int, limit: int) -> list[tuple[
     return [(int(seq), str(op_id)) for seq, op_id in rows]
 
 
+RESENT = "resent"  # error_code of a pending entry sent again after a reconcile (cleared once the hub has it)
+
+
 def requeue(db: sqlite_utils.Database, op_ids: list[str]) -> int:
-    """Done entries the hub no longer holds back to pending (in their original place: the queue is in seq order);
-    inside the caller's transaction. Returns how many."""
+    """Done entries the hub no longer holds back to pending (in their original place: the queue is in seq order),
+    marked RESENT; inside the caller's transaction. Returns how many."""
     cursor = db.conn.executemany(
-        "UPDATE outbox SET state = 'pending', last_error = NULL, error_code = NULL WHERE op_id = ? AND state = 'done'",
-        [(i,) for i in op_ids],
+        "UPDATE outbox SET state = 'pending', last_error = NULL, error_code = ? WHERE op_id = ? AND state = 'done'",
+        [(RESENT, i) for i in op_ids],
     )
     return int(cursor.rowcount)
 
 
-def requeue_refused(db: sqlite_utils.Database, codes: tuple[str, ...]) -> int:
+def requeue_refused(db: sqlite_utils.Database, codes: tuple[str, ...]) -> list[str]:
     """Quarantined entries refused with one of `codes` back to pending (inside the caller's transaction): after a
     restore, an event refused because the hub had lost its referral (`unknown_entity`) goes again once the
-    referral has been sent again (it is earlier in the queue)."""
+    referral has been sent again (it is earlier in the queue). Returns their op ids."""
     marks = ", ".join("?" for _ in codes)
-    cursor = db.execute(
-        "UPDATE outbox SET state = 'pending', error_code = NULL, last_error = NULL, quarantined_at = NULL "
-        f"WHERE state = 'quarantined' AND error_code IN ({marks})",
-        list(codes),
+    rows = db.execute(
+        f"SELECT op_id FROM outbox WHERE state = 'quarantined' AND error_code IN ({marks})", list(codes)
+    ).fetchall()
+    op_ids = [str(r[0]) for r in rows]
+    db.conn.executemany(
+        "UPDATE outbox SET state = 'pending', error_code = ?, last_error = NULL, quarantined_at = NULL WHERE op_id = ?",
+        [(RESENT, i) for i in op_ids],
     )
-    return int(cursor.rowcount)
+    return op_ids
+
+
+def set_actor(db: sqlite_utils.Database, op_ids: list[str], actor: str) -> int:
+    """Entries going again to a hub that knows this device under another id (re-enrolled after a total loss):
+    the events they carry name `actor` (the hub accepts an event only from the device it names), here and in the
+    device's own copy of those events. Only events made on this device are in its outbox, so every actor they
+    name was this device. Inside the caller's transaction; returns how many entries changed."""
+    changed = 0
+    for start in range(0, len(op_ids), 500):
+        chunk = op_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = db.execute(
+            f"SELECT seq, entity, payload FROM outbox WHERE op_id IN ({marks}) "
+            "AND entity IN ('referral', 'referral_event')",
+            chunk,
+        ).fetchall()
+        for seq, entity, text in rows:
+            payload = json.loads(text)
+            events = payload.get("events", []) if entity == "referral" else [payload]
+            moved = [e for e in events if isinstance(e, dict) and e.get("actor") not in (None, actor)]
+            if not moved:
+                continue
+            for event in moved:
+                event["actor"] = actor
+                db.execute(
+                    "UPDATE referral_events SET document = json_set(document, '$.actor', ?) WHERE id = ?",
+                    [actor, event.get("id")],
+                )
+            db.execute(
+                "UPDATE outbox SET payload = ? WHERE seq = ?",
+                [json.dumps(payload, sort_keys=True, ensure_ascii=False), seq],
+            )
+            changed += 1
+    return changed

@@ -342,6 +342,7 @@ class SyncEngine:
         from field_app.sync.client import HubError
 
         ours = {e.op_id for e in batch}
+        resent = {e.op_id for e in batch if e.error_code == outbox.RESENT}
         answered = {r.op_id: r for r in results if r.op_id in ours}
         now = self.clock()
         merge = _merge_push_answer()
@@ -349,6 +350,8 @@ class SyncEngine:
             done = [i for i, r in answered.items() if r.result in ("applied", "duplicate")]
             outbox.mark_done(self.db, done)
             for op_id, r in answered.items():
+                if r.result == "rejected" and r.code in reconcile.REQUEUED_CODES and op_id in resent:
+                    continue  # sent again after a restore: its referral may reach the hub later, from another device
                 if r.result == "rejected":
                     outbox.quarantine(self.db, op_id, code=r.code or "rejected", reason=r.reason or "", now=now)
                 elif merge is not None and (r.status is not None or r.events):

@@ -16,13 +16,15 @@ anywhere resumes where it stopped and repeats at most one chunk:
 1. DIFFING: every done outbox entry, oldest first, in chunks of `MAX_DIFF`, to `POST /sync/ops/diff`; the ones the
    hub lacks go back to pending (in their place in the queue) in the same transaction as the progress mark.
 2. Then, in one transaction: entries quarantined because the hub did not know their referral (`unknown_entity`)
-   go back to pending too (the referral is sent again before them: it is earlier in the queue), the cursor goes
-   back to 0 and the phase to PULLING.
+   go back to pending too (the referral is sent again before them: it is earlier in the queue), the events' hub
+   receipt ranks (`referral_events.hub_order`, the old database's) are cleared, the cursor goes back to 0 and the
+   phase to PULLING.
 3. The engine then pushes (the pending entries, in queue order) and pulls from 0 with `full=1` (the referral
    changes of this device's own earlier pushes included); the last page sets SYNCED with the hub's epoch.
 
 Re-sending is safe: an op the hub holds answers `duplicate`; the hub's own `sent` events have fixed ids, so the
-device never holds two.
+device never holds two. After a re-enrolment the device has another id: the events of the entries sent again name
+it as their actor (`outbox.set_actor`; the hub accepts an event only from the device it names).
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def run(db: sqlite_utils.Database, client: HubClient, trust: Trust) -> tuple[int
     from field_app.sync.protocol import MAX_DIFF
 
     assert trust.phase == DIFFING
+    device_id = sync_state.require(db).device_id
     epoch, after, requeued = trust.epoch, trust.after, 0
     while chunk := outbox.done_after(db, after, MAX_DIFF):
         answer = client.ops_diff([op_id for _seq, op_id in chunk])
@@ -87,10 +90,15 @@ def run(db: sqlite_utils.Database, client: HubClient, trust: Trust) -> tuple[int
         after = chunk[-1][0]
         with db.atomic():
             requeued += outbox.requeue(db, answer.missing)
+            outbox.set_actor(db, answer.missing, device_id)
             sync_state.set_trust(db, Trust(DIFFING, epoch, after))
     pulling = Trust(PULLING, epoch)
     with db.atomic():
-        requeued += outbox.requeue_refused(db, REQUEUED_CODES)
+        refused = outbox.requeue_refused(db, REQUEUED_CODES)
+        requeued += len(refused)
+        outbox.set_actor(db, refused, device_id)
+        # the hub's receipt ranks were the old database's: NULL until the full pull brings the new ones
+        db.execute("UPDATE referral_events SET hub_order = NULL WHERE hub_order IS NOT NULL")
         sync_state.set_trust(db, pulling, cursor=0)
     log.warning("reconciled with the hub's database: %d entries to send again, pulling from 0", requeued)
     return requeued, pulling
