@@ -215,7 +215,8 @@ def test_the_diff_names_exactly_what_differs(hub: Hub, older_db: sqlite_utils.Da
     try:
         with db.transaction(readonly=True) as tx:
             answer = diff(tx, manifest.diff_request(older_db))
-            current = diff(tx, DirectoryDiffRequest(**dict(zip(("organizations", "localities"), hub_hashes(tx)))))
+            organizations, localities = hub_hashes(tx)
+            current = diff(tx, DirectoryDiffRequest(organizations=organizations, localities=localities))
     finally:
         db.close()
     assert current.changes == [] and current.version == hub.version()
