@@ -4,7 +4,7 @@ Pydantic reads a number where a date or a time belongs as a Unix time by default
 `"1700000000"` too): a bug or a hostile device would then store a date nobody wrote. `Moment` (a date and time)
 and `Day` (a date) take ISO 8601 text or a `datetime`/`date` object and refuse numbers — int, float, bool and
 text that is only a number — with a short message. Their JSON Schema stays `string` with format `date-time` /
-`date`. Pure: no clock, no I/O.
+`date`. A `Moment` must also be a time in UTC's years 1 to 9999 (the hub stores UTC). Pure: no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
@@ -32,5 +32,18 @@ def _is_number(value: str | bytes) -> bool:
     return len(text) < 400 and _NUMBER.fullmatch(text) is not None
 
 
-Moment = Annotated[dt.datetime, BeforeValidator(_not_a_number("a date and time (2026-03-02T09:30:00Z)"))]
+def _in_utc_range(value: dt.datetime) -> dt.datetime:
+    """A time the hub can write in UTC (0001-01-01T00:00+05:00 is before year 1 there)."""
+    try:
+        value.astimezone(dt.UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError("a date and time between the years 1 and 9999 in UTC") from exc
+    return value
+
+
+Moment = Annotated[
+    dt.datetime,
+    BeforeValidator(_not_a_number("a date and time (2026-03-02T09:30:00Z)")),
+    AfterValidator(_in_utc_range),
+]
 Day = Annotated[dt.date, BeforeValidator(_not_a_number("a date (2026-03-02)"))]

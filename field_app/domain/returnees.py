@@ -51,7 +51,7 @@ class Returnee(BaseModel):
     consent_keep_on: Day
     created_at: Moment
     updated_at: Moment
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=2**31 - 1)  # the hub keeps it in a 32-bit INTEGER column
 
     @model_validator(mode="after")
     def _age_known_once(self) -> Returnee:

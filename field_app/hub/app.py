@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import traceback
 import zlib
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -32,11 +34,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from field_app.domain.directory import SLUG
+from field_app.domain.moments import Moment
 from field_app.domain.referrals import UUID, ReferralStatus
-from field_app.errors import AuthError, ValidationError
-from field_app.hub import auth, directory, push, referrals, service
+from field_app.errors import AuthError, ValidationError, clip
+from field_app.hub import auth, directory, push, referrals, rules, service
 from field_app.hub.auth import Caller
-from field_app.hub.db import HubDB, HubUnavailable
+from field_app.hub.db import HubDB, HubUnavailable, stamp
 from field_app.sync.protocol import (
     API_PREFIX,
     MAX_BATCH,
@@ -64,15 +67,32 @@ RETRY_AFTER_SECONDS = 5
 CAPABILITIES = [
     "gzip", "push", "pull", "referrals", "office-events", "directory", "device-report", "access-log", "directory-edits"
 ]  # fmt: skip
+MAX_CURSOR = 2**63 - 1  # positions are 64-bit on both engines: a larger cursor is a 422, never an overflow
+# Every route may answer these (the body limit, validation, an unexpected error, the database down)...
 _REFUSALS = {
-    400: "Malformed JSON or gzip",
-    401: "Missing, unknown or revoked token",
-    403: "Not for this role or region",
+    400: "Malformed JSON or gzip, or a bad Content-Length",
     413: "Body over the limit",
     422: "Wrong types or values",
+    500: "Unexpected error on the hub (nothing was written): the same Problem body",
     503: "Database unavailable: retry after Retry-After seconds",
 }
+# ... and each route lists which of these it may answer too (`_answers`), so that the OpenAPI says what is true.
+_ROUTE_REFUSALS = {
+    401: "Missing, unknown or revoked token (or, on enrolment, code)",
+    403: "Not for this role",
+    404: "No such record, or not one the caller may see",
+    409: "The id is already used for other content",
+    415: "Content encoding other than gzip",
+}
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+_log = logging.getLogger("field_app.hub")
+
+
+def _answers(*statuses: int, ok: dict[int | str, dict[str, Any]] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The `responses` of a route: its other successes (`ok`) and the refusals it may answer besides _REFUSALS."""
+    answers: dict[int | str, dict[str, Any]] = dict(ok or {})
+    answers.update({status: {"model": Problem, "description": _ROUTE_REFUSALS[status]} for status in statuses})
+    return answers
 
 
 class AccessPage(pydantic.BaseModel):
@@ -95,6 +115,39 @@ def _utcnow() -> dt.datetime:
 def _problem(status: int, detail: str, code: str, field: str | None = None, **headers: str) -> JSONResponse:
     body = Problem(detail=detail, code=code, field=field).model_dump(exclude_none=True)
     return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+class CatchAll:
+    """The outermost layer: an error no handler answered becomes a 500 with the Problem body (the transaction
+    was rolled back). The log line names the route, the error's type and where it was raised — never its
+    message, which may quote a request's data."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+            _log.error(
+                "unexpected %s at %s on %s %s", type(exc).__name__, where, scope.get("method"), scope.get("path")
+            )
+            if not started:
+                detail = "unexpected error on the hub: nothing was written; try again later"
+                await _problem(500, detail, "internal_error")(scope, receive, send)
 
 
 class BodyLimit:
@@ -162,14 +215,17 @@ OrgId = Annotated[str, Path(pattern=SLUG, max_length=80)]
 
 
 def _refuse_nul(value: Any) -> None:
-    where = push.nul_at(value)
-    if where is not None:
-        raise ApiError(422, "invalid_request", f"{where}: NUL characters are not allowed", where)
+    """NUL characters and lone surrogates are refused (422) before anything is written (`rules.bad_text_at`)."""
+    found = rules.bad_text_at(value)
+    if found is not None:
+        where = found.rsplit(": ", 1)[0]
+        raise ApiError(422, "invalid_request", found, None if where == "(body)" else where)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or None
+    """The field at fault, from pydantic's location (a key of the input: clipped, as anything quoted from it)."""
+    parts = [clip(p, 40) for p in loc if p not in ("body", "query", "path", "header")]
+    return clip(".".join(parts), 120) or None
 
 
 def _validation_problem(errors: list[Any]) -> JSONResponse:
@@ -178,7 +234,8 @@ def _validation_problem(errors: list[Any]) -> JSONResponse:
         return _problem(400, "malformed JSON", "malformed_json")
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     field = _field(first.get("loc", ()))
-    return _problem(422, f"{field or 'body'}: {first.get('msg', 'invalid')}{more}", "invalid_request", field)
+    words = clip(first.get("msg", "invalid"), 200)
+    return _problem(422, f"{field or 'body'}: {words}{more}", "invalid_request", field)
 
 
 def _db(request: Request) -> HubDB:
@@ -230,6 +287,7 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
     app.state.db = db
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # pulls carry directory documents: EDGE links are slow
+    app.add_middleware(CatchAll)  # added last: the outermost of ours
     _handlers(app)
     _document_push_body(app)
 
@@ -245,10 +303,10 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             max_batch=MAX_BATCH,
         )
 
-    @app.post(f"{API_PREFIX}/devices/enrol", response_model=EnrolResponse)
+    @app.post(f"{API_PREFIX}/devices/enrol", response_model=EnrolResponse, responses=_answers(401, 409))
     def enrol(request: EnrolRequest) -> EnrolResponse:
         """Spend a one-time enrolment code: a device id and its bearer token (shown once)."""
-        _refuse_nul(request.device_name)
+        _refuse_nul(request.model_dump())
         with db.transaction() as tx:
             answer = service.enrol(
                 tx,
@@ -260,7 +318,7 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             )
         return answer
 
-    @app.post(f"{API_PREFIX}/sync/push", response_model=PushResponse)
+    @app.post(f"{API_PREFIX}/sync/push", response_model=PushResponse, responses=_answers(401, 415))
     async def sync_push(
         request: Request, caller: CallerDep, content_encoding: Annotated[str | None, Header()] = None
     ) -> PushResponse:
@@ -269,8 +327,10 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         raw = inflate(await request.body(), content_encoding)
         try:
             data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except json.JSONDecodeError as exc:
             raise ApiError(400, "malformed_json", f"malformed JSON: {exc}") from exc
+        except (ValueError, RecursionError) as exc:  # not UTF-8, an integer of over 4,300 digits, nested too deep
+            raise ApiError(400, "malformed_json", f"malformed JSON: {clip(exc, 80)}") from exc
         try:
             batch = PushRequest.model_validate(data)
         except pydantic.ValidationError as exc:
@@ -282,26 +342,29 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
 
         return await run_in_threadpool(work)
 
-    @app.get(f"{API_PREFIX}/sync/pull", response_model=PullResponse)
+    @app.get(f"{API_PREFIX}/sync/pull", response_model=PullResponse, responses=_answers(401))
     def sync_pull(
         caller: CallerDep,
-        cursor: Annotated[int, Query(ge=0)] = 0,
+        cursor: Annotated[int, Query(ge=0, le=MAX_CURSOR)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = MAX_PULL,
+        check: Annotated[str | None, Query(pattern=UUID, description="the device's latest done op id")] = None,
+        full: Annotated[bool, Query(description="every row of the scope (after a reconcile)")] = False,
     ) -> PullResponse:
-        """Changes after `cursor` in the caller's scope, in sequence order. A person's details handed to an office
+        """Changes after `cursor` in the caller's scope, in sequence order, with the hub's `state`; `missing`
+        lists `check` when the hub does not hold that op (a restored hub). A person's details handed to an office
         or a supervisor are recorded in the access log."""
         with db.transaction() as tx:
-            return service.pull(tx, caller, cursor=cursor, limit=limit, now=_utcnow())
+            return service.pull(tx, caller, cursor=cursor, limit=limit, now=_utcnow(), check=check, full=full)
 
-    @app.get(f"{API_PREFIX}/referrals", response_model=ReferralPage)
+    @app.get(f"{API_PREFIX}/referrals", response_model=ReferralPage, responses=_answers(401, 403))
     def list_referrals(
         request: Request,
         caller: ReaderDep,
         status: ReferralStatus | None = None,
         region: Annotated[str | None, Query(max_length=40, description="a region, any case, accents optional")] = None,
         device: Annotated[str | None, Query(pattern=UUID)] = None,
-        since: dt.datetime | None = None,
-        cursor: str | None = None,
+        since: Moment | None = None,
+        cursor: Annotated[str | None, Query(max_length=40, description="`next` of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=referrals.MAX_PAGE)] = 50,
     ) -> ReferralPage:
         """Referrals in arrival order, filtered; follow `next` until it is null. Offices see their region only."""
@@ -309,8 +372,14 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             after = referrals.decode_cursor(cursor) if cursor else 0
         except ValueError as exc:
             raise ApiError(422, "invalid_request", str(exc), "cursor") from exc
+        if after > MAX_CURSOR:
+            raise ApiError(422, "invalid_request", "not a page cursor", "cursor")
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
+        try:
+            _ = since is None or stamp(since)
+        except (OverflowError, ValueError) as exc:  # 0001-01-01 with an offset east of UTC: before year 1 in UTC
+            raise ApiError(422, "invalid_request", "since: out of range", "since") from exc
         wanted = service.region_named(region)
         filters = referrals.Filters(
             status=status.value if status else None,
@@ -325,45 +394,54 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         )
         return ReferralPage(items=items, next=following)
 
-    @app.get(f"{API_PREFIX}/referrals/{{referral_id}}", response_model=ReferralItem)
+    @app.get(f"{API_PREFIX}/referrals/{{referral_id}}", response_model=ReferralItem, responses=_answers(401, 403, 404))
     def get_referral(referral_id: ReferralId, caller: ReaderDep) -> ReferralItem:
         """One referral with its history, and the person's details where the referral carries consent to share
         (each such read is recorded in the access log)."""
         with db.transaction() as tx:
             return service.read_referral(tx, caller, referral_id, now=_utcnow())
 
-    @app.post(f"{API_PREFIX}/referrals/{{referral_id}}/events", response_model=ReferralItem, status_code=201)
+    @app.post(
+        f"{API_PREFIX}/referrals/{{referral_id}}/events",
+        response_model=ReferralItem,
+        status_code=201,
+        responses=_answers(
+            401, 403, 404, 409, ok={200: {"model": ReferralItem, "description": "This event was stored before"}}
+        ),
+    )
     def office_event(
         referral_id: ReferralId, event: OfficeEvent, caller: ReaderDep, response: Response
     ) -> ReferralItem:
         """An office (of the referral's region) or a supervisor moves a referral along. Give `id` to retry safely:
         the same id and content again answers 200 with nothing added; the same id with other content is 409."""
+        _refuse_nul(event.model_dump(mode="json"))
         with db.transaction() as tx:
             item, created = service.office_event(tx, caller, referral_id, event, now=_utcnow())
         if not created:
             response.status_code = 200
         return item
 
-    @app.post(f"{API_PREFIX}/devices/report", response_model=DeviceInfo)
+    @app.post(f"{API_PREFIX}/devices/report", response_model=DeviceInfo, responses=_answers(401, 403))
     def device_report(counts: DeviceReport, caller: CallerDep) -> DeviceInfo:
         """A device's own counts at the end of a sync (pending, quarantined, app version): what supervisors see."""
+        _refuse_nul(counts.model_dump())
         with db.transaction() as tx:
             return service.report(tx, caller, counts, now=_utcnow())
 
-    @app.get(f"{API_PREFIX}/devices", response_model=list[DeviceInfo])
+    @app.get(f"{API_PREFIX}/devices", response_model=list[DeviceInfo], responses=_answers(401, 403))
     def list_devices(caller: SupervisorDep) -> list[DeviceInfo]:
         """Every enrolled device with its last report (supervisors)."""
         with db.transaction(readonly=True) as tx:
             return service.list_devices(tx)
 
-    @app.post(f"{API_PREFIX}/devices/{{device_id}}/revoke")
+    @app.post(f"{API_PREFIX}/devices/{{device_id}}/revoke", responses=_answers(401, 403, 404))
     def revoke_device(device_id: DeviceId, caller: SupervisorDep) -> dict[str, str]:
         """Revoke a device's token (supervisors): it can no longer push or pull until enrolled again."""
         with db.transaction() as tx:
             changed = service.revoke(tx, device_id, now=_utcnow())
         return {"id": device_id, "result": "revoked" if changed else "already_revoked"}
 
-    @app.get(f"{API_PREFIX}/access-log", response_model=AccessPage)
+    @app.get(f"{API_PREFIX}/access-log", response_model=AccessPage, responses=_answers(401, 403))
     def access_log(
         caller: SupervisorDep,
         returnee: Annotated[str | None, Query(pattern=UUID)] = None,
@@ -376,7 +454,7 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             items = service.access_log(tx, returnee_id=returnee, device_id=device, offset=offset, limit=limit)
         return AccessPage(items=items)
 
-    @app.get(f"{API_PREFIX}/directory/audit")
+    @app.get(f"{API_PREFIX}/directory/audit", responses=_answers(401, 403))
     def directory_audit(
         caller: SupervisorDep,
         organization: Annotated[str | None, Query(pattern=SLUG, max_length=80)] = None,
@@ -387,7 +465,11 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         with db.transaction(readonly=True) as tx:
             return {"items": service.audit_log(tx, organization_id=organization, offset=offset, limit=limit)}
 
-    @app.post(f"{API_PREFIX}/directory/organizations/{{org_id}}/edits", status_code=201)
+    @app.post(
+        f"{API_PREFIX}/directory/organizations/{{org_id}}/edits",
+        status_code=201,
+        responses=_answers(401, 403, 404, 409, ok={200: {"description": "This edit was applied before"}}),
+    )
     def edit_organization(org_id: OrgId, edit: DirectoryEdit, caller: ReaderDep, response: Response) -> dict[str, str]:
         """An office's (its region's partners) or a supervisor's correction, as devices push it: applied with an
         audit row per field, and sent to every device."""
@@ -400,7 +482,10 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             response.status_code = 200
         return {"id": edit.id, "result": "applied" if applied else "duplicate"}
 
-    @app.put(f"{API_PREFIX}/directory/organizations/{{org_id}}")
+    @app.put(
+        f"{API_PREFIX}/directory/organizations/{{org_id}}",
+        responses=_answers(401, 403, ok={201: {"description": "Created"}}),
+    )
     def put_organization(
         org_id: OrgId,
         document: Annotated[dict[str, Any], Body()],
@@ -408,6 +493,7 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         response: Response,
     ) -> dict[str, str]:
         """Create or replace one organisation (an Organization JSON, checked like `db/`); devices get it by pull."""
+        _refuse_nul(document)
         now = _utcnow()
         with db.transaction() as tx:
             try:
@@ -423,7 +509,7 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
             response.status_code = 201
         return {"id": applied.id, "result": applied.result}
 
-    @app.delete(f"{API_PREFIX}/directory/organizations/{{org_id}}")
+    @app.delete(f"{API_PREFIX}/directory/organizations/{{org_id}}", responses=_answers(401, 403, 404))
     def delete_organization(org_id: OrgId, caller: SupervisorDep) -> dict[str, str]:
         with db.transaction() as tx:
             applied = directory.delete_organization(tx, org_id, now=_utcnow())
@@ -434,6 +520,9 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
     from field_app.hub import trust_api  # issue 10, helper E: POST /sync/ops/diff
 
     trust_api.register(app, db, CallerDep)
+    from field_app.hub import directory_sync  # issue 10, helper D: POST /sync/directory/diff
+
+    directory_sync.register(app, db, CallerDep)
     return app
 
 

@@ -188,6 +188,38 @@ def _details(event: ReferralEvent, prefix: str = "") -> None:
         raise Refused(RuleCode.INVALID_PAYLOAD, words, prefix + issues[0].field)
 
 
+def bad_text_at(value: Any, where: str = "") -> str | None:
+    """Where a text (or a key) in a JSON value holds what no hub database stores — a NUL character (PostgreSQL
+    text cannot) or a lone surrogate (not UTF-8) — as `path: problem`, or None. Refused alike on every engine,
+    before anything is written: per op in a push, as a 422 on the API."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return f"{clip(where or '(body)')}: {problem}" if problem else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and _text_problem(key):
+            return f"{clip(where or '(body)')}: {_text_problem(key)} in a key"
+        found = bad_text_at(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "lone surrogate (not UTF-8 text)"
+    return None
+
+
 def check_returnee(caller: Caller, *, version: int, existing_row: dict[str, Any] | None) -> None:
     """A returnee record upserted: a new one by anyone, an update by its device (or a supervisor) with a version
     above the hub's. (An identical record again is a duplicate: the caller checks that before calling.)"""

@@ -12,10 +12,10 @@ import uuid
 
 import pydantic
 
-from field_app.domain.referrals import OFFICE_KINDS, EventKind, ReferralEvent
+from field_app.domain.referrals import AGENT_KINDS, OFFICE_KINDS, EventKind, ReferralEvent
 from field_app.domain.vocabulary import Region, find_region
-from field_app.errors import AuthError, FieldAppError, NotFound
-from field_app.hub import auth, changes, devices, directory, people, referrals, trust
+from field_app.errors import AuthError, FieldAppError, NotFound, clip
+from field_app.hub import auth, changes, devices, directory, people, referrals, rules, trust
 from field_app.hub.auth import Caller
 from field_app.hub.db import Tx
 from field_app.sync.protocol import (
@@ -50,7 +50,7 @@ def region_named(text: str | None, field: str = "region") -> Region | None:
     region = find_region(text)
     if region is None:
         choices = ", ".join(r.value for r in Region)
-        raise HubRefusal(422, "invalid_request", f"unknown region {text!r} (one of {choices})", field)
+        raise HubRefusal(422, "invalid_request", f"unknown region {clip(text)!r} (one of {choices})", field)
     return region
 
 
@@ -101,10 +101,23 @@ def revoke(tx: Tx, device_id: str, *, now: dt.datetime) -> bool:
 # --- pull ----------------------------------------------------------------------------------------------------
 
 
-def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int, now: dt.datetime) -> PullResponse:
+def pull(
+    tx: Tx,
+    caller: Caller,
+    *,
+    cursor: int,
+    limit: int,
+    now: dt.datetime,
+    check: str | None = None,
+    full: bool = False,
+) -> PullResponse:
     """Changes in the caller's scope; every person's details handed out to an office or supervisor is recorded
-    (one access row per person and page). Agents get their referrals without the person (they hold the record)."""
-    page = changes.pull(tx, caller, cursor=cursor, limit=limit)
+    (one access row per person and page). Agents get their referrals without the person (they hold the record).
+
+    The answer carries the hub's `state` (epoch, head, directory version) and, when the device names its latest
+    done op (`check`), whether the hub lacks it (`missing`): how a device notices a restored hub. `full`: the
+    device reconciles, and wants every row of its scope, its own push answers' rows included."""
+    page = changes.pull(tx, caller, cursor=cursor, limit=limit, full=full)
     out: list[Change] = []
     seen: set[str] = set()
     for change in page.changes:
@@ -126,22 +139,26 @@ def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int, now: dt.datetime) -
                     now=now,
                 )
         out.append(change)
-    return page.model_copy(update={"changes": out})
+    missing = trust.ops_missing(tx, [check]) if check is not None else []
+    return page.model_copy(update={"changes": out, "state": trust.hub_state(tx), "missing": missing})
 
 
 # --- referrals -----------------------------------------------------------------------------------------------
 
 
-def visible_row(tx: Tx, caller: Caller, referral_id: str, *, writing: bool = False) -> dict[str, object]:
-    """The referral's row, if the caller may see it. An office asking about another region's referral is told
-    it does not exist (404) when reading, and that it may not (403) when writing — as before."""
+def refusal(exc: rules.Refused) -> HubRefusal:
+    """A rule's refusal as the API says it (the same code as a push answer, but `not_found` for a referral that
+    is missing or not the caller's to see, and `invalid_request` for a 422, as every other 422 of the API)."""
+    code = {rules.RuleCode.UNKNOWN_ENTITY: "not_found", rules.RuleCode.INVALID_PAYLOAD: "invalid_request"}
+    return HubRefusal(exc.status, code.get(exc.code, exc.code.value), exc.reason, exc.field)
+
+
+def visible_row(tx: Tx, caller: Caller, referral_id: str) -> dict[str, object]:
+    """The referral's row, if the caller may see it: one that is not (another region's, another agent's) is
+    404 as a missing one is, for reads and writes alike, so that nobody learns that it exists."""
     row = referrals.get_row(tx, referral_id)
-    if row is None:
-        raise HubRefusal(404, "not_found", f"no referral {referral_id}")
-    if not referrals.visible_to(caller, row):
-        if writing:
-            raise HubRefusal(403, "forbidden", "this referral belongs to another region's office")
-        raise HubRefusal(404, "not_found", f"no referral {referral_id}")
+    if row is None or not rules.visible_to(caller, row):
+        raise refusal(rules.unknown_referral(referral_id))
     return row
 
 
@@ -161,8 +178,10 @@ def office_event(
     tx: Tx, caller: Caller, referral_id: str, event: OfficeEvent, *, now: dt.datetime
 ) -> tuple[ReferralItem, bool]:
     """An office (of the referral's region) or a supervisor moves a referral along: (the referral, whether the
-    event is new). The same id and content again adds nothing; the same id with other content is 409."""
-    kinds = sorted(k.value for k in OFFICE_KINDS)
+    event is new). The same id and content again adds nothing; the same id with other content is 409. Who may
+    send which kind is `rules.check_event`, as for a pushed event (an office's `revoked` is 403 here and
+    `forbidden` in a push; another region's referral is 404 here and `unknown_entity` in a push)."""
+    kinds = sorted(k.value for k in OFFICE_KINDS | AGENT_KINDS)
     if event.kind not in kinds:
         raise HubRefusal(422, "invalid_request", f"kind must be one of {', '.join(kinds)}", "kind")
     at = event.at or now
@@ -182,14 +201,14 @@ def office_event(
         )
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise HubRefusal(422, "invalid_request", f"{field}: {first['msg']}", field) from exc
+        field = clip(".".join(str(p) for p in first["loc"])) or None
+        raise HubRefusal(422, "invalid_request", f"{field}: {clip(first['msg'], 200)}", field) from exc
+    row = referrals.get_row(tx, referral_id)
     try:
-        referrals.check_event(caller, stored_event)
-    except referrals.EventRefused as exc:
-        status = 403 if exc.code == "forbidden" else 422
-        raise HubRefusal(status, "invalid_request" if status == 422 else exc.code, exc.reason, exc.field) from exc
-    row = visible_row(tx, caller, referral_id, writing=True)
+        rules.check_event(caller, stored_event, row)
+    except rules.Refused as exc:
+        raise refusal(exc) from exc
+    assert row is not None
     earlier = referrals.get_event(tx, stored_event.id)
     if earlier is not None and event.at is None:  # a retry that left the time to the hub: keep the first
         stored_event = stored_event.model_copy(update={"at": earlier.at})

@@ -203,13 +203,16 @@ class ReferralChange(Wire):
     person: SharedPerson | None = None
 
 
+MAX_INT32 = 2**31 - 1  # what an INTEGER column holds on PostgreSQL: larger numbers are refused (422), not a 500
+
+
 class DeviceReport(Wire):
     """`POST /api/v1/devices/report` at the end of each sync: the device's own counts, as it sees them."""
 
-    pending: Annotated[int, Field(ge=0)]
-    quarantined: Annotated[int, Field(ge=0)]
+    pending: Annotated[int, Field(ge=0, le=MAX_INT32)]
+    quarantined: Annotated[int, Field(ge=0, le=MAX_INT32)]
     app_version: Annotated[str, Field(max_length=40)]
-    cursor: Annotated[int, Field(ge=0)] = 0
+    cursor: Annotated[int, Field(ge=0, le=MAX_INT32)] = 0  # the hub's devices.cursor_at is a 32-bit INTEGER
 
 
 class DeviceInfo(Wire):
@@ -361,4 +364,6 @@ def payload_hash(op: Op) -> str:
     """What identifies an op's content: the same op_id with another hash is a replay with a different payload."""
     body = {"entity": op.entity, "entity_id": op.entity_id, "op": op.op, "payload": op.payload}
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(
+        canonical.encode("utf-8", "surrogatepass")
+    ).hexdigest()  # a lone surrogate: hashed, then refused
