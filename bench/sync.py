@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python -m bench.sync [--referrals 500] [--sample 50] [--ingest 2000] [--kbit 64] [--rtt 0.6]
                                       [--pg-url URL]   (default: FIELD_APP_TEST_PG_URL; PostgreSQL skipped without)
+                                      [--baseline PATH] [--skip link|ingest]
 
 1. Link: the real hub (a `field-app hub` process on SQLite) behind the fault proxy (bench/faultproxy.py) shaped to
    `--kbit` kbit/s each way and `--rtt` s round trip, plus one round trip per new TCP connection. A device (a real
@@ -9,11 +10,18 @@ Usage: .venv/bin/python -m bench.sync [--referrals 500] [--sample 50] [--ingest 
    engine sends them (gzip batches of up to MAX_BATCH ops) and then pulls what the hub says back (a `sent` event
    per referral). The per-record protocol is the same engine with batches of one op — one POST per referral on a
    kept-alive connection — run in the same session on `--sample` referrals and extrapolated linearly to
-   `--referrals`: at 600 ms a round trip, 500 POSTs one after the other take more than 5 minutes.
+   `--referrals`: at 600 ms a round trip, 500 POSTs one after the other take more than 5 minutes. Each row is
+   set against the physical bound of what it sent: (bytes up + bytes down) × 8 ÷ `--kbit` + round trips × `--rtt`
+   (the time the bytes and the round trips need on that link even with no processing at all); the row "whole
+   sync" is the batched push and the pull after it (when the push answer carries the hub's `sent` events and
+   status, the pull has nothing of the device's own referrals left to bring).
 2. Ingest: `--ingest` referrals pushed straight to the hub (no proxy, no shaping) in batches of MAX_BATCH, on
    SQLite and on PostgreSQL (a throw-away database made next to `--pg-url`); referrals per second of wall time,
-   HTTP and JSON included, one client.
-Prints markdown tables and the machine. Figures, not asserts.
+   HTTP and JSON included: one client on one hub, and on PostgreSQL also two clients (two devices, each its own
+   referrals) on one hub and on two hub processes sharing the database. `--baseline PATH` measures the same
+   ingest, in the same run, on hubs started from another checkout (a `git worktree` of an older commit).
+Prints markdown tables and the machine (with its load average: the figures depend on what else runs). Figures,
+not asserts.
 """
 
 from __future__ import annotations
@@ -24,13 +32,16 @@ import os
 import platform
 import sqlite3
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
 from bench.faultproxy import Exchange, FaultProxy, Shaping
+from bench.load import BenchHub, Template, fresh_ids, make_template
 from field_app.directory.build import build_directory
 from field_app.referrals.service import refer
 from field_app.returnees.service import register
@@ -40,6 +51,8 @@ from field_app.sync.client import HubClient
 from field_app.sync.engine import BATCH_PUSHED, STARTED, SyncEngine, SyncEvent, enrol
 from field_app.sync.protocol import MAX_BATCH, Op
 from tests.sync.hubproc import HubProcess, PgUnavailable, pg_database
+
+REPO = Path(__file__).resolve().parents[1]
 
 PEOPLE = 100
 GIVEN = ["Awa", "Moussa", "Fatoumata", "Seydou", "Kadiatou", "Bakary", "Mariam", "Oumar", "Aminata", "Ibrahim"]
@@ -107,6 +120,19 @@ class Phase:
     def round_trips(self) -> int:
         return self.requests + self.connections  # a request and its answer; a TCP handshake
 
+    def bound(self, kbit: float, rtt: float) -> float:
+        """The physical bound: the bytes at the link's rate plus the round trips' latency."""
+        return (self.up + self.down) * 8 / (kbit * 1000) + self.round_trips * rtt
+
+    def __add__(self, other: Phase) -> Phase:
+        return Phase(
+            self.seconds + other.seconds,
+            self.up + other.up,
+            self.down + other.down,
+            self.requests + other.requests,
+            self.connections + other.connections,
+        )
+
     def scaled(self, factor: float) -> Phase:
         return Phase(
             self.seconds * factor,
@@ -164,21 +190,84 @@ def wire_ops(db: sqlite_utils.Database) -> tuple[list[Op], list[Op]]:
     return [o for o in ops if o.entity == "returnee"], [o for o in ops if o.entity == "referral"]
 
 
-def ingest(hub: HubProcess, people: list[Op], referrals: list[Op]) -> float:
-    """Referrals per second into `hub`, straight (the returnees first, not timed)."""
-    with HubClient(hub.url) as anonymous:
-        token = anonymous.enrol(hub.enrol_code()).token
-    with HubClient(hub.url, token=token) as client:
-        for k in range(0, len(people), MAX_BATCH):
-            client.push(people[k : k + MAX_BATCH])
-        start = time.perf_counter()
-        applied = 0
-        for k in range(0, len(referrals), MAX_BATCH):
-            answer = client.push(referrals[k : k + MAX_BATCH])
-            applied += sum(r.result == "applied" for r in answer.results)
-        elapsed = time.perf_counter() - start
-    assert applied == len(referrals), f"only {applied} of {len(referrals)} applied"
-    return len(referrals) / elapsed
+def ingest(hubs: Sequence[BenchHub], clients: int, template: Template) -> float:
+    """Referrals per second into `hubs`, straight: `clients` devices at once (client k on hub k mod len(hubs)),
+    each pushing its own copy of `template` (fresh ids) — the returnees first, not timed — in batches of
+    MAX_BATCH; wall time from the first referral batch to the last answer."""
+    codes = hubs[0].enrol_codes(clients)
+    devices = []
+    for k in range(clients):
+        ops = fresh_ids(template)
+        with HubClient(hubs[k % len(hubs)].url) as anonymous:
+            token = anonymous.enrol(codes[k]).token
+        devices.append((hubs[k % len(hubs)].url, token, ops))
+    ready = threading.Barrier(clients + 1)
+    applied = [0] * clients
+    failures: list[BaseException] = []
+
+    def device(k: int) -> None:
+        url, token, ops = devices[k]
+        people = [Op.model_validate(o) for o in ops.people]
+        referrals = [Op.model_validate(o) for o in ops.referrals]
+        try:
+            with HubClient(url, token=token) as client:
+                for j in range(0, len(people), MAX_BATCH):
+                    client.push(people[j : j + MAX_BATCH])
+                ready.wait()
+                for j in range(0, len(referrals), MAX_BATCH):
+                    answer = client.push(referrals[j : j + MAX_BATCH])
+                    applied[k] += sum(r.result == "applied" for r in answer.results)
+        except BaseException as exc:  # reported after the join
+            failures.append(exc)
+            ready.abort()
+
+    threads = [threading.Thread(target=device, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise failures[0]
+    total = clients * len(template.referrals)
+    assert sum(applied) == total, f"only {sum(applied)} of {total} applied"
+    return total / elapsed
+
+
+def ingest_runs(repo: Path, where: Path, template: Template, pg_url: str | None, suffix: str) -> dict[str, str]:
+    """Every ingest configuration on the hub of `repo`: {label: referrals/s or why not}."""
+    rates: dict[str, str] = {}
+    name = "base" if suffix else "this"
+
+    def measure(label: str, db: str, n_hubs: int, clients: int) -> None:
+        hubs = [BenchHub(repo, db, where, name=f"ingest-{name}-{len(rates)}-{k}") for k in range(n_hubs)]
+        try:
+            for hub in hubs:
+                hub.start()
+            load = os.getloadavg()[0]
+            rate = ingest(hubs, clients, template)
+            rates[label + suffix] = f"{rate:,.0f} (load {load:.1f})"
+        except Exception as exc:  # a figure that could not be made says why
+            rates[label + suffix] = f"failed: {str(exc)[:120]}"
+        finally:
+            for hub in hubs:
+                hub.stop()
+
+    measure("SQLite, one hub, one client", str(where / f"ingest-{name}.db"), 1, 1)
+    configurations = (
+        ("PostgreSQL, one hub, one client", 1, 1),
+        ("PostgreSQL, one hub, two clients", 1, 2),
+        ("PostgreSQL, two hubs, two clients", 2, 2),
+    )
+    for label, n_hubs, clients in configurations:
+        try:
+            with pg_database(pg_url) as url:
+                measure(label, url, n_hubs, clients)
+        except PgUnavailable as exc:
+            rates[label + suffix] = f"skipped ({exc})"
+    return rates
 
 
 # --- report ----------------------------------------------------------------------------------------------------
@@ -188,17 +277,22 @@ def kb(n: float) -> str:
     return f"{n / 1000:,.1f}"
 
 
-def row(label: str, referrals: int, phase: Phase) -> str:
+def row(label: str, referrals: int, phase: Phase, kbit: float, rtt: float) -> str:
+    bound = phase.bound(kbit, rtt)
     return (
         f"| {label} | {referrals} | {phase.seconds:,.1f} | {kb(phase.up)} | {kb(phase.down)} | {phase.requests} "
-        f"| {phase.round_trips} |"
+        f"| {phase.round_trips} | {bound:,.1f} | {phase.seconds / bound if bound else float('nan'):.2f} |"
     )
 
 
-def machine(pg_version: str | None) -> str:
+def machine(pg_version: str | None, baseline: Path | None = None) -> str:
+    from bench.load import git_head
+
+    base = "" if baseline is None else f"; baseline hub: {baseline} {git_head(baseline)}"
     return (
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, PostgreSQL {pg_version or 'not available'}"
+        f"SQLite {sqlite3.sqlite_version}, PostgreSQL {pg_version or 'not available'}; hub: {REPO} "
+        f"{git_head(REPO)}{base}"
     )
 
 
@@ -210,7 +304,50 @@ def pg_server_version(url: str) -> str:
     return str(got[0]) if got else "?"
 
 
-def main() -> None:
+def link(where: Path, template: sqlite_utils.Database, services: list[str], args: argparse.Namespace) -> list[str]:
+    """Part 1: the batched and the per-record sync over the shaped link; the table's lines."""
+    shaping = Shaping(bandwidth_bps=args.kbit * 1000, rtt_s=args.rtt)
+    hub = HubProcess(str(where / "hub.db"), where, name="link").start()
+    try:
+        runs: dict[str, tuple[Phase, Phase]] = {}
+        for label, n, batch in (("batched", args.referrals, MAX_BATCH), ("per-record", args.sample, 1)):
+            db = copy_device(template, where / f"{label}.db")
+            state = enrol(db, hub.url, hub.enrol_code())
+            people = add_people(db, PEOPLE)
+            with HubClient(hub.url, token=state.token) as direct:  # returnees known, cursor up to date
+                SyncEngine(db, direct).sync_once()
+            queue(db, people, services, n)
+            with FaultProxy(hub.address, shaping=shaping) as proxy:
+                runs[label] = shaped_sync(db, state.token, proxy, batch)
+            db.close()
+    finally:
+        hub.stop()
+    factor = args.referrals / args.sample
+    batched_push, batched_pull = runs["batched"]
+    record_push, record_pull = runs["per-record"]
+    k, rtt = args.kbit, args.rtt
+    lines = [
+        f"Link: {k:g} kbit/s each way, {rtt * 1000:.0f} ms round trip (fault proxy shaping), "
+        f"one device, {args.referrals} queued referrals; per-record measured on {args.sample} and scaled "
+        f"×{factor:g} (time, bytes, requests; one kept-alive connection). Bound = (up + down) × 8 ÷ {k:g} kbit/s "
+        f"+ round trips × {rtt:g} s.",
+        "",
+        "| protocol | referrals | time (s) | up (kB) | down (kB) | HTTP requests | round trips | bound (s) "
+        "| time ÷ bound |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        row(f"batched push (gzip, ≤{MAX_BATCH} a batch)", args.referrals, batched_push, k, rtt),
+        row("pull after the batched push", args.referrals, batched_pull, k, rtt),
+        row("whole sync, batched (push + pull)", args.referrals, batched_push + batched_pull, k, rtt),
+        row("per-record push (one POST each), measured", args.sample, record_push, k, rtt),
+        row("per-record push, extrapolated", args.referrals, record_push.scaled(factor), k, rtt),
+        row("pull after the per-record push, measured", args.sample, record_pull, k, rtt),
+    ]
+    speedup = record_push.scaled(factor).seconds / batched_push.seconds if batched_push.seconds else float("nan")
+    lines += ["", f"Batched push is {speedup:,.0f}× faster than one POST per referral over this link."]
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--referrals", type=int, default=500)
     parser.add_argument("--sample", type=int, default=50, help="referrals sent one POST each (then extrapolated)")
@@ -218,83 +355,37 @@ def main() -> None:
     parser.add_argument("--kbit", type=float, default=64.0)
     parser.add_argument("--rtt", type=float, default=0.6)
     parser.add_argument("--pg-url", default=os.environ.get("FIELD_APP_TEST_PG_URL"))
-    args = parser.parse_args()
-    shaping = Shaping(bandwidth_bps=args.kbit * 1000, rtt_s=args.rtt)
+    parser.add_argument("--baseline", type=Path, help="another checkout: the same ingest on its hub, same run")
+    parser.add_argument("--skip", choices=("link", "ingest"), action="append", default=[])
+    args = parser.parse_args(argv)
+    lines: list[str] = [f"Load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", ""]
 
     with tempfile.TemporaryDirectory() as tmp:
         where = Path(tmp)
         template = open_db(where / "template.db")
         build_directory(template)
         services = [r[0] for r in template.execute("SELECT id FROM services ORDER BY id").fetchall()]
-
-        # 1. The link.
-        hub = HubProcess(str(where / "hub.db"), where, name="link").start()
-        try:
-            runs: dict[str, tuple[Phase, Phase]] = {}
-            for label, n, batch in (("batched", args.referrals, MAX_BATCH), ("per-record", args.sample, 1)):
-                db = copy_device(template, where / f"{label}.db")
-                state = enrol(db, hub.url, hub.enrol_code())
-                people = add_people(db, PEOPLE)
-                with HubClient(hub.url, token=state.token) as direct:  # returnees known, cursor up to date
-                    SyncEngine(db, direct).sync_once()
-                queue(db, people, services, n)
-                with FaultProxy(hub.address, shaping=shaping) as proxy:
-                    runs[label] = shaped_sync(db, state.token, proxy, batch)
-                db.close()
-        finally:
-            hub.stop()
-
-        # 2. Ingest.
-        source = copy_device(template, where / "ingest.db")
-        people_ops, referral_ops = wire_ops_after(source, services, args.ingest)
-        rates: dict[str, float | str] = {}
-        sqlite_hub = HubProcess(str(where / "ingest-hub.db"), where, name="ingest-sqlite").start()
-        try:
-            rates["SQLite"] = ingest(sqlite_hub, people_ops, referral_ops)
-        finally:
-            sqlite_hub.stop()
-        pg_version = None
-        try:
-            with pg_database(args.pg_url) as url:
-                pg_version = pg_server_version(url)
-                pg_hub = HubProcess(url, where, name="ingest-pg").start()
-                try:
-                    rates["PostgreSQL"] = ingest(pg_hub, people_ops, referral_ops)
-                finally:
-                    pg_hub.stop()
-        except PgUnavailable as exc:
-            print(f"PostgreSQL ingest skipped: {exc}")
-            rates["PostgreSQL"] = "skipped (no PostgreSQL)"
-
-    factor = args.referrals / args.sample
-    batched_push, batched_pull = runs["batched"]
-    record_push, record_pull = runs["per-record"]
-    print()
-    print(
-        f"Link: {args.kbit:g} kbit/s each way, {args.rtt * 1000:.0f} ms round trip (fault proxy shaping), "
-        f"one device, {args.referrals} queued referrals; per-record measured on {args.sample} and scaled "
-        f"×{factor:g} (time, bytes, requests; one kept-alive connection)."
-    )
-    print()
-    print("| protocol | referrals | time (s) | up (kB) | down (kB) | HTTP requests | round trips |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    print(row(f"batched push (gzip, ≤{MAX_BATCH} a batch)", args.referrals, batched_push))
-    print(row("per-record push (one POST each), measured", args.sample, record_push))
-    print(row("per-record push, extrapolated", args.referrals, record_push.scaled(factor)))
-    print(row("pull of the hub's `sent` events after the batched push", args.referrals, batched_pull))
-    print(row("pull after the per-record push, measured", args.sample, record_pull))
-    speedup = record_push.scaled(factor).seconds / batched_push.seconds if batched_push.seconds else float("nan")
-    print()
-    print(f"Batched push is {speedup:,.0f}× faster than one POST per referral over this link.")
-    print()
-    print(f"Hub ingest: {args.ingest} referrals in batches of {MAX_BATCH}, straight to the hub (one client).")
-    print()
-    print("| hub database | referrals/s |")
-    print("|---|---:|")
-    for name, rate in rates.items():
-        print(f"| {name} | {rate:,.0f} |" if isinstance(rate, float) else f"| {name} | {rate} |")
-    print()
-    print(machine(pg_version))
+        if "link" not in args.skip:
+            lines += [*link(where, template, services, args), ""]
+        template.close()
+        if "ingest" not in args.skip:
+            ops = make_template(where / "ingest", PEOPLE, args.ingest)
+            rates = ingest_runs(REPO, where, ops, args.pg_url, "")
+            if args.baseline is not None:
+                rates |= ingest_runs(args.baseline.resolve(), where, ops, args.pg_url, " (baseline)")
+            lines += [
+                f"Hub ingest: {args.ingest} referrals a client in batches of {MAX_BATCH}, straight to the hub "
+                "(no shaping); load average (1 min) when each started.",
+                "",
+                "| hub | referrals/s |",
+                "|---|---:|",
+                *(f"| {name} | {rate} |" for name, rate in rates.items()),
+                "",
+            ]
+    lines.append(machine(pg_server_version(args.pg_url) if args.pg_url else None, args.baseline))
+    lines.append(f"Load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("\n".join(lines), flush=True)
+    return lines
 
 
 def wire_ops_after(db: sqlite_utils.Database, services: list[str], n: int) -> tuple[list[Op], list[Op]]:
