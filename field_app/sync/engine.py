@@ -461,11 +461,15 @@ class SyncEngine:
         if self._directory_checked or hub.directory_version is None:
             return
         self._directory_checked = True
-        manifest = _manifest()
-        if manifest is None:
-            return
-        if manifest.local_version(self.db) != hub.directory_version:
-            manifest.catch_up(self.db, self.client)
+        from field_app.directory import manifest
+        from field_app.sync.client import HubRefused
+
+        try:
+            manifest.catch_up_if_behind(self.db, self.client, hub.directory_version)
+        except HubRefused as exc:  # a hub without the directory diff: the change log still brings corrections
+            if exc.status not in (404, 405):
+                raise
+            log.info("the hub has no directory diff (%s)", exc.status)
 
     def _apply(self, change: Change) -> bool:
         """Apply one change (inside the page's transaction); False when it was skipped."""
@@ -582,12 +586,3 @@ def _merge_push_answer() -> Callable[[sqlite_utils.Database, OpResult], object] 
 
     merge: Callable[[sqlite_utils.Database, OpResult], object] | None = getattr(referrals, "merge_push_answer", None)
     return merge
-
-
-def _manifest() -> Any:
-    """D's `field_app.directory.manifest` (issue 10), when present."""
-    try:
-        from field_app.directory import manifest  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    return manifest
