@@ -66,7 +66,7 @@ RETRY_CAP = 5.0
 PULL_LIMIT = 500
 BACKENDS = ("sqlite", "postgresql", "postgresql-2hubs")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ENDPOINTS = ("enrol", "push", "pull", "report")
+ENDPOINTS = ("enrol", "push", "pull", "report", "pull (office)")
 
 CODES_SCRIPT = """
 import datetime as dt, sys
@@ -77,7 +77,7 @@ try:
     with db.transaction() as tx:
         now = dt.datetime.now(dt.UTC)
         for _ in range(int(sys.argv[2])):
-            print(auth.make_enrol_code(tx, role="agent", region="kayes", now=now))
+            print(auth.make_enrol_code(tx, role=sys.argv[3], region="kayes", now=now))
 finally:
     db.close()
 """
@@ -151,10 +151,10 @@ class BenchHub:
         except OSError:
             return "(no log)"
 
-    def enrol_codes(self, n: int) -> list[str]:
-        """`n` agent codes for kayes, made by the hub's own code on its database (a process per code is slow)."""
+    def enrol_codes(self, n: int, role: str = "agent") -> list[str]:
+        """`n` codes for kayes, made by the hub's own code on its database (a process per code is slow)."""
         done = subprocess.run(
-            [sys.executable, "-c", CODES_SCRIPT, self.db, str(n)],
+            [sys.executable, "-c", CODES_SCRIPT, self.db, str(n), role],
             cwd=self.repo,
             env=self.env(),
             capture_output=True,
@@ -224,6 +224,8 @@ class Stats:
     sent_seen: set[str] = field(default_factory=set)  # referral ids whose `sent` event reached their device
     not_sent: int = 0
     gave_up: Counter[str] = field(default_factory=Counter)
+    office_seen: list[set[str]] = field(default_factory=list)  # per office: referral ids its pulls brought
+    office_repeats: int = 0  # change positions an office was given twice (a cursor that went back)
 
 
 class GaveUp(Exception):
@@ -326,16 +328,56 @@ class Device:
             self.stats.sent_seen.add(str((data.get("referral") or {}).get("id")))
 
 
-async def run_devices(hubs: list[str], codes: list[str], template: Template, args: Namespace) -> tuple[Stats, float]:
+class Office(Device):
+    """An office of the devices' region, pulling all along while the agents push (alternating hubs as well), then
+    once more after the load: it must see every referral the agents were told the hub holds, each change once."""
+
+    async def watch(self, client: httpx.AsyncClient, done: asyncio.Event) -> None:
+        seen: set[str] = set()
+        positions: set[int] = set()
+        self.stats.office_seen.append(seen)
+        auth = {"Authorization": f"Bearer {self.token}"}
+        last = False
+        while True:
+            last = done.is_set()
+            while True:
+                params = {"cursor": self.cursor, "limit": PULL_LIMIT}
+                page = await self.call(client, "pull (office)", "GET", "/sync/pull", params=params, headers=auth)
+                for change in page["changes"]:
+                    position = int(change.get("seq", -1))
+                    if position in positions:
+                        self.stats.office_repeats += 1
+                    positions.add(position)
+                    data = change.get("data") or {}
+                    if change.get("entity") == "referral":
+                        seen.add(str((data.get("referral") or {}).get("id")))
+                self.cursor = page["next_cursor"]
+                if not page["has_more"]:
+                    break
+            if last:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout=self.args.office_every)
+
+
+async def run_devices(
+    hubs: list[str], codes: list[str], office_codes: list[str], template: Template, args: Namespace
+) -> tuple[Stats, float]:
     stats = Stats()
     stop_at = time.monotonic() + args.deadline
     devices = [Device(n, hubs, fresh_ids(template), stats, args, stop_at) for n in range(args.devices)]
+    offices = [Office(n, hubs, Template([], []), stats, args, stop_at) for n in range(len(office_codes))]
     timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 30.0))
     limits = httpx.Limits(max_connections=len(hubs), max_keepalive_connections=len(hubs))
     clients = [httpx.AsyncClient(timeout=timeout, limits=limits) for _ in devices]
+    office_clients = [httpx.AsyncClient(timeout=timeout, limits=limits) for _ in offices]
     enrolled = await asyncio.gather(
         *(d.enrol(c, code) for d, c, code in zip(devices, clients, codes, strict=True)), return_exceptions=True
     )
+    for office, client, code in zip(offices, office_clients, office_codes, strict=True):
+        await office.enrol(client, code)
+    done = asyncio.Event()
+    watching = [asyncio.ensure_future(o.watch(c, done)) for o, c in zip(offices, office_clients, strict=True)]
     start = time.perf_counter()
 
     async def life(device: Device, client: httpx.AsyncClient) -> None:
@@ -357,7 +399,11 @@ async def run_devices(hubs: list[str], codes: list[str], template: Template, arg
             stats.not_sent += args.batches * args.referrals
     await asyncio.gather(*(life(d, c) for d, c in ready))
     wall = time.perf_counter() - start
-    for client in clients:
+    done.set()
+    for outcome in await asyncio.gather(*watching, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            stats.gave_up[f"office: {outcome}"[:80]] += 1
+    for client in clients + office_clients:
         await client.aclose()
     return stats, wall
 
@@ -422,6 +468,12 @@ class Outcome:
         return self.held.doubled_events + self.stats.applied_twice
 
     @property
+    def office_missing(self) -> int:
+        """Referrals acknowledged to an agent that an office's pulls never brought (summed over offices)."""
+        assert self.stats
+        return sum(len(self.stats.acknowledged - seen) for seen in self.stats.office_seen)
+
+    @property
     def people_missing(self) -> int:
         assert self.stats and self.held
         return len(self.stats.people_acknowledged - self.held.returnees)
@@ -459,9 +511,12 @@ def scenario(backend: str, repo: Path, label: str, template: Template, args: Nam
                 for hub in hubs[1:]:
                     hub.start()
                 codes = hubs[0].enrol_codes(args.devices)
+                office_codes = hubs[0].enrol_codes(args.offices, role="office") if args.offices else []
                 outcome.load_before = os.getloadavg()
                 cpu = time.process_time()
-                outcome.stats, outcome.wall = asyncio.run(run_devices([h.url for h in hubs], codes, template, args))
+                outcome.stats, outcome.wall = asyncio.run(
+                    run_devices([h.url for h in hubs], codes, office_codes, template, args)
+                )
                 outcome.cpu = time.process_time() - cpu
                 outcome.load_after = os.getloadavg()
             finally:
@@ -510,8 +565,9 @@ def report(outcomes: list[Outcome], args: Namespace) -> list[str]:
     lines += [
         "",
         "| hub | wall (s) | referrals/s | errors (non-200 answers, timeouts) | lost | not sent | duplicated "
-        "| returnees missing | `sent` seen by its device | load avg before → after | bench CPU (s) |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|",
+        "| returnees missing | `sent` seen by its device | offices: missed, repeated | load avg before → after "
+        "| bench CPU (s) |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for o in outcomes:
         if o.stats is None or o.held is None:
@@ -522,6 +578,7 @@ def report(outcomes: list[Outcome], args: Namespace) -> list[str]:
         lines.append(
             f"| {o.label} | {o.wall:,.1f} | {done / o.wall if o.wall else 0:,.0f} | {errors} | {o.lost} "
             f"| {o.stats.not_sent} | {o.duplicated} | {o.people_missing} | {len(o.stats.sent_seen):,} / {done:,} "
+            f"| {o.office_missing}, {o.stats.office_repeats} ({len(o.stats.office_seen)} offices) "
             f"| {' '.join(f'{x:.1f}' for x in o.load_before)} → {' '.join(f'{x:.1f}' for x in o.load_after)} "
             f"| {o.cpu:.0f} |"
         )
@@ -570,6 +627,8 @@ def parse(argv: Sequence[str] | None) -> Namespace:
     parser.add_argument("--hub-repo", type=Path, default=REPO, help="the checkout whose hub is measured")
     parser.add_argument("--baseline", type=Path, help="another checkout: the same load on its hub, same run")
     parser.add_argument("--hub-args", default="", help="extra arguments for this checkout's hubs")
+    parser.add_argument("--offices", type=int, default=2, help="office devices pulling all along")
+    parser.add_argument("--office-every", type=float, default=1.0, help="seconds between an office's pulls")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a request")
     parser.add_argument("--deadline", type=float, default=1800.0, help="seconds of load a backend at most")
     args = parser.parse_args(argv)

@@ -26,11 +26,15 @@ def test_a_tiny_load_reaches_the_hub_once(backend: str, tmp_path: Path) -> None:
     assert (outcome.lost, outcome.duplicated, outcome.people_missing, outcome.stats.not_sent) == (0, 0, 0, 0)
     assert outcome.errors == 0, outcome.stats.answers
     assert outcome.stats.sent_seen == outcome.stats.acknowledged  # each device learnt its referrals were sent
+    # the offices pulling all along saw every referral, each change once
+    assert len(outcome.stats.office_seen) == 2 and all(outcome.stats.office_seen)
+    assert (outcome.office_missing, outcome.stats.office_repeats) == (0, 0)
     # one enrol a device; per sync one push, at least one pull, one report
-    assert all(len(outcome.stats.latency[e]) >= n for e, n in (("enrol", 3), ("push", 6), ("pull", 6), ("report", 6)))
+    expected = (("enrol", 3), ("push", 6), ("pull", 6), ("report", 6), ("pull (office)", 4))
+    assert all(len(outcome.stats.latency[e]) >= n for e, n in expected), outcome.stats.latency
     lines = load.report([outcome], args)
     rows = [line for line in lines if line.startswith(f"| {backend} | ")]
-    assert [row.split(" | ")[1] for row in rows[:4]] == list(load.ENDPOINTS)
+    assert [row.split(" | ")[1] for row in rows[:5]] == list(load.ENDPOINTS)
     assert any(" | 0 | 0 | 0 | 0 | 0 | 18 / 18 | " in row for row in rows), (
         rows
     )  # errors, lost, not sent, doubled, missing
