@@ -1,15 +1,25 @@
-"""The hub's change log: what devices pull, in sequence order, each row visible to a scope.
+"""The hub's change log: what devices pull, in position order, each row visible to a scope.
 
 Directory rows (organization, locality) are for everyone. `referral` and `referral_event` rows carry the
 referral's region and the id of the device that created the referral: an agent sees the referrals its device
 created, an office those of its region, a supervisor all. `device`, `access` and `directory_audit` rows are for
-supervisors only. The cursor is the last sequence number a device has applied.
+supervisors only. A row's `origin` is the device whose push made it: the push answer already carried that
+device's `referral`/`referral_event` rows (status, flagged, events with their receipt rank), so a pull leaves
+them out for that device — unless it pulls with `full` (after a reconcile: it rebuilds from the log).
+
+Order: rows are inserted without a position; the position (`pos`) is given after commit by the sequencer (see
+hub/db.py), so a puller reading `pos > cursor` never skips a row committed late by another hub process. The
+cursor is the last position a device has applied (`Change.seq` on the wire is the position). `next_cursor` may
+move past rows outside the device's scope (the highest position numbered before the page was read), so a device
+does not scan its own pushed rows again at every sync.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from field_app.hub.auth import Caller
@@ -17,10 +27,32 @@ from field_app.hub.db import Tx, stamp
 from field_app.sync.protocol import MAX_PULL, Change, PullResponse
 
 DIRECTORY_ENTITIES = ("organization", "locality")
+CASEWORK_ENTITIES = ("referral", "referral_event")  # scoped by region (offices) or creating device (agents)
+SUPERVISOR_ENTITIES = ("device", "access", "directory_audit")  # supervisors only
+_INSERT = (
+    "INSERT INTO changes (entity, entity_id, op, data, region, device_id, origin, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One change row to append (see `append_many`)."""
+
+    entity: str
+    entity_id: str
+    op: str
+    data: dict[str, Any] | None
+    region: str | None = None
+    device_id: str | None = None
+    origin: str | None = None
+
+    def params(self, at: str) -> list[Any]:
+        data = None if self.data is None else dumps(self.data)
+        return [self.entity, self.entity_id, self.op, data, self.region, self.device_id, self.origin, at]
 
 
 def append(
@@ -33,30 +65,35 @@ def append(
     now: dt.datetime,
     region: str | None = None,
     device_id: str | None = None,
+    origin: str | None = None,
 ) -> None:
-    """Add one row. The transaction takes the change-log lock (sequence = commit order); callers take it before
-    their first write, so that no writer waits for it while holding row locks (no deadlocks between hubs)."""
-    tx.lock_changes()
-    tx.execute(
-        "INSERT INTO changes (entity, entity_id, op, data, region, device_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [entity, entity_id, op, None if data is None else dumps(data), region, device_id, stamp(now)],
-    )
+    """Add one row (numbered by the sequencer once the transaction commits)."""
+    append_many(tx, [Row(entity, entity_id, op, data, region, device_id, origin)], now=now)
+
+
+def append_many(tx: Tx, rows: Sequence[Row], *, now: dt.datetime) -> None:
+    """Add rows in this order (one pipelined statement); they get positions in this order."""
+    if rows:
+        at = stamp(now)
+        tx.executemany(_INSERT, [r.params(at) for r in rows])
+        tx.logged = True
 
 
 def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL, full: bool = False) -> PullResponse:
-    """Changes after `cursor` in the caller's scope, oldest first, at most `limit` (capped at MAX_PULL). `full`: the
-    device reconciles and wants every row of its scope (P: rows a push answer already carried are left out unless
-    `full`; until then every row is in anyway)."""
+    """Changes after `cursor` in the caller's scope, oldest first, at most `limit` (capped at MAX_PULL). Without
+    `full`, a device's own `referral`/`referral_event` rows (its push answers carried them) are left out."""
     limit = max(1, min(limit, MAX_PULL))
-    scope, params = _scope(caller)
+    top = _top(tx)  # read first: every row numbered up to here is visible to the page query below
+    scope, params = _scope(caller, full=full)
     rows = tx.all(
-        f"SELECT seq, entity, entity_id, op, data FROM changes WHERE seq > ? AND {scope} ORDER BY seq LIMIT ?",
+        f"SELECT pos, entity, entity_id, op, data FROM changes WHERE pos > ? AND {scope} ORDER BY pos LIMIT ?",
         [cursor, *params, limit + 1],
     )
     page = rows[:limit]
+    more = len(rows) > limit
     changes = [
         Change(
-            seq=int(r["seq"]),
+            seq=int(r["pos"]),
             entity=r["entity"],
             id=r["entity_id"],
             op=r["op"],
@@ -64,18 +101,28 @@ def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL, full: bo
         )
         for r in page
     ]
-    return PullResponse(changes=changes, next_cursor=changes[-1].seq if changes else cursor, has_more=len(rows) > limit)
+    last = changes[-1].seq if changes else cursor
+    if tx.one("SELECT seq FROM changes WHERE pos IS NULL LIMIT 1") is not None:
+        tx.logged = True  # committed rows left unnumbered (their process died before its sequencer): number them
+    return PullResponse(changes=changes, next_cursor=last if more else max(last, top), has_more=more)
 
 
-CASEWORK_ENTITIES = ("referral", "referral_event")  # scoped by region (offices) or creating device (agents)
-SUPERVISOR_ENTITIES = ("device", "access", "directory_audit")  # supervisors only
+def _top(tx: Tx) -> int:
+    row = tx.one("SELECT max(pos) AS top FROM changes")
+    return int(row["top"]) if row is not None and row["top"] is not None else 0
 
 
-def _scope(caller: Caller) -> tuple[str, list[Any]]:
+def _scope(caller: Caller, *, full: bool) -> tuple[str, list[Any]]:
     everyone = "entity IN ('organization', 'locality')"
     casework = "entity IN ('referral', 'referral_event')"
+    own: list[Any] = []
     if caller.role == "supervisor":
-        return "1 = 1", []
-    if caller.role == "office":
-        return f"({everyone} OR ({casework} AND region = ?))", [caller.region]
-    return f"({everyone} OR ({casework} AND device_id = ?))", [caller.id]
+        where, params = "1 = 1", []
+    elif caller.role == "office":
+        where, params = f"({everyone} OR ({casework} AND region = ?))", [caller.region]
+    else:
+        where, params = f"({everyone} OR ({casework} AND device_id = ?))", [caller.id]
+    if not full:
+        where = f"{where} AND (origin IS NULL OR origin <> ? OR NOT {casework})"
+        own = [caller.id]
+    return where, [*params, *own]

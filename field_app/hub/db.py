@@ -1,10 +1,32 @@
 """The hub's database: one small interface over SQLite (default, a file) and PostgreSQL (psycopg 3, a pool).
 
-The hub keeps no state in the process, so several hub processes can share one PostgreSQL. Every request runs in
-one transaction (`HubDB.transaction()`); SQL is written once with `?` placeholders and works on both engines.
-Writes that append to the change log call `Tx.lock_changes()` first: on PostgreSQL a transaction-scoped advisory
-lock, so that change-log sequence numbers are handed out in commit order and a puller never skips a row committed
-late by another hub process; on SQLite `BEGIN IMMEDIATE` already serialises writers.
+The hub keeps no state in the process, so several hub processes (or uvicorn workers) can share one PostgreSQL.
+Every request runs in one transaction (`HubDB.transaction()`); SQL is written once with `?` placeholders and works
+on both engines.
+
+**The change log's order without a global lock.** Devices pull the change log by position (`changes.pos`) and
+must never skip a row. Rows are inserted with an insertion id (`seq`, an identity column) and no position. On
+PostgreSQL, insertion ids are handed out before commit, so a transaction that started first may commit last: a
+puller reading by `seq` could see 7 while 6 is still uncommitted, move its cursor to 7 and never see 6. So the
+position is given after commit by a **sequencer**: when a transaction that appended change rows has committed, the
+same connection runs one short transaction that takes a transaction-scoped advisory lock (`SEQUENCER_LOCK_KEY`)
+and numbers every committed, unnumbered row after the current maximum, in `seq` order (`SEQUENCE_SQL`: one
+UPDATE). Sequencers run one at a time and each sees the previous one's commit, so positions only grow and become
+visible all at once: every puller sees a prefix of the log. Writers never wait for each other on the hot path
+(only this UPDATE is serialised, for a millisecond). A row whose sequencer never ran (the process died between
+commit and sequencing) is numbered by the next sequencer of any process, and a pull that sees such a row asks for
+one (`Tx.logged`). On SQLite `BEGIN IMMEDIATE` already serialises writers, so `seq` is commit order and the
+position is set to `seq` just before commit.
+
+`Tx.lock_changes()` (a transaction-scoped advisory lock on PostgreSQL, nothing on SQLite) is still there for
+the rare writers that must run one at a time across processes: migrations, the directory seed and directory
+corrections. Pushes do not take it. A unique violation or a deadlock (two hub processes racing on the same rows)
+raises `Conflict`, which the caller may retry once (push does, in a savepoint); `Conflict` is a `HubUnavailable`,
+so an unretried one is a 503 with Retry-After.
+
+**Pool size.** One pool per process, `max_size` connections (`pool_size_for(workers)`: the PostgreSQL
+connections a deployment may use, `max_connections` minus a reserve, shared by every worker of every hub
+process). A request waits `POOL_WAIT_SECONDS` for a connection, then answers 503.
 
 A database that cannot be reached (server down, file locked too long) raises `HubUnavailable`: the API answers
 503 with Retry-After, the command line prints the reason.
@@ -14,6 +36,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,11 +49,32 @@ from field_app.hub.schema import MIGRATIONS, Migration
 Row = dict[str, Any]
 Params = Sequence[Any]
 POOL_WAIT_SECONDS = 3.0  # a request waits this long for a database connection, then answers 503
-CHANGES_LOCK_KEY = 0x7061_7373  # "pass": the advisory lock that orders change-log appends on PostgreSQL
+CHANGES_LOCK_KEY = 0x7061_7373  # "pass": migrations, the directory seed and corrections, one at a time
+SEQUENCER_LOCK_KEY = 0x7061_7374  # the sequencer that gives committed change rows their position (PostgreSQL)
+DEFAULT_POOL_SIZE = 8
+# Number the committed change rows that have no position yet, after the highest position, in insertion order.
+SEQUENCE_SQL = (
+    "UPDATE changes SET pos = numbered.base + numbered.k FROM ("
+    "SELECT seq, row_number() OVER (ORDER BY seq) AS k, (SELECT coalesce(max(pos), 0) FROM changes) AS base "
+    "FROM changes WHERE pos IS NULL) AS numbered WHERE changes.seq = numbered.seq"
+)
+log = logging.getLogger(__name__)
 
 
 class HubUnavailable(StorageError):
     """The hub's database cannot be reached right now (try again later)."""
+
+
+class Conflict(HubUnavailable):
+    """Another transaction wrote the same row first (a unique violation) or a deadlock: retry the transaction."""
+
+
+def pool_size_for(workers: int, *, max_connections: int = 100, reserve: int = 10, hubs: int = 1) -> int:
+    """Connections per worker's pool so that `hubs` hub processes × `workers` workers stay within the server's
+    `max_connections` (minus `reserve` for psql, backups, migrations): at least 2, at most 16 (two cores serve no
+    more than a few statements at once; more connections only queue inside PostgreSQL)."""
+    share = (max_connections - reserve) // max(1, workers * hubs)
+    return max(2, min(16, share))
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -46,10 +90,20 @@ class Tx(abc.ABC):
     """One open transaction."""
 
     dialect: str
+    logged: bool = False  # change rows appended (or seen unnumbered): the sequencer runs at commit
 
     @abc.abstractmethod
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
+
+    @abc.abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        """Run one statement for each of `rows`, in order (PostgreSQL: pipelined, one round trip)."""
+
+    @property
+    def for_update(self) -> str:
+        """` FOR UPDATE` on PostgreSQL (row locks), nothing on SQLite (the transaction is the only writer)."""
+        return " FOR UPDATE" if self.dialect == "postgres" else ""
 
     @abc.abstractmethod
     def all(self, sql: str, params: Params = ()) -> list[Row]: ...
@@ -124,10 +178,23 @@ class _SqliteTx(Tx):
         self._depth = 0
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        return self.conn.execute(sql, list(params)).rowcount
+        try:
+            return self.conn.execute(sql, list(params)).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise _sqlite_conflict(exc) from exc
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if rows:
+            try:
+                self.conn.executemany(sql, [list(r) for r in rows])
+            except sqlite3.IntegrityError as exc:
+                raise _sqlite_conflict(exc) from exc
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
-        cursor = self.conn.execute(sql, list(params))
+        try:
+            cursor = self.conn.execute(sql, list(params))
+        except sqlite3.IntegrityError as exc:
+            raise _sqlite_conflict(exc) from exc
         names = [d[0] for d in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -149,6 +216,10 @@ class _SqliteTx(Tx):
 
     def lock_changes(self) -> None:
         pass  # BEGIN IMMEDIATE: this transaction is already the only writer
+
+
+def _sqlite_conflict(exc: sqlite3.IntegrityError) -> BaseException:
+    return Conflict(str(exc)) if "UNIQUE" in str(exc) else exc
 
 
 class SqliteHubDB(HubDB):
@@ -181,8 +252,11 @@ class SqliteHubDB(HubDB):
             raise HubUnavailable(str(exc)) from exc
         try:
             conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
+            tx = _SqliteTx(conn)
             try:
-                yield _SqliteTx(conn)
+                yield tx
+                if tx.logged:  # the only writer: insertion order is commit order
+                    conn.execute("UPDATE changes SET pos = seq WHERE pos IS NULL")
             except BaseException:
                 conn.rollback()
                 raise
@@ -204,16 +278,32 @@ class SqliteHubDB(HubDB):
 class _PgTx(Tx):
     dialect = "postgres"
 
-    def __init__(self, conn: Any):
+    def __init__(self, conn: Any, conflicts: tuple[type[BaseException], ...]):
         self.conn = conn
         self._locked = False
+        self._conflicts = conflicts
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        cursor = self.conn.execute(sql.replace("?", "%s"), list(params))
+        try:
+            cursor = self.conn.execute(sql.replace("?", "%s"), list(params))
+        except self._conflicts as exc:
+            raise Conflict(str(exc).strip()) from exc
         return int(cursor.rowcount)
 
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
+        except self._conflicts as exc:
+            raise Conflict(str(exc).strip()) from exc
+
     def all(self, sql: str, params: Params = ()) -> list[Row]:
-        cursor = self.conn.execute(sql.replace("?", "%s"), list(params))
+        try:
+            cursor = self.conn.execute(sql.replace("?", "%s"), list(params))
+        except self._conflicts as exc:
+            raise Conflict(str(exc).strip()) from exc
         if cursor.description is None:
             return []
         return list(cursor.fetchall())
@@ -234,12 +324,18 @@ class PostgresHubDB(HubDB):
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, max_size: int = 8):
+    def __init__(self, url: str, *, max_size: int = DEFAULT_POOL_SIZE):
         import psycopg
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
         self._errors: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+        self._conflicts: tuple[type[BaseException], ...] = (
+            psycopg.errors.UniqueViolation,
+            psycopg.errors.DeadlockDetected,
+            psycopg.errors.SerializationFailure,
+        )
+        self.max_size = max_size
         self.label = _without_password(url)
         try:  # one direct attempt first: a clear, quick error when the server is not there
             psycopg.connect(url, connect_timeout=5).close()
@@ -266,10 +362,29 @@ class PostgresHubDB(HubDB):
     @contextmanager
     def transaction(self, *, readonly: bool = False) -> Iterator[Tx]:
         try:
-            with self.pool.connection() as conn, conn.transaction():
-                yield _PgTx(conn)
+            with self.pool.connection() as conn:
+                with conn.transaction():
+                    tx = _PgTx(conn, self._conflicts)
+                    yield tx
+                if tx.logged:
+                    self._sequence(conn)
         except self._errors as exc:
             raise HubUnavailable(str(exc).strip() or type(exc).__name__) from exc
+
+    def _sequence(self, conn: Any) -> None:
+        """Number the committed change rows (see the module docstring); the data is committed already, so a failure
+        here only delays them until the next sequencer of any process."""
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK_KEY])
+                conn.execute(SEQUENCE_SQL)
+        except self._errors as exc:
+            log.warning("change rows left unnumbered until the next sequencer: %s", type(exc).__name__)
+
+    def sequence(self) -> None:
+        """Run the sequencer once (at start: rows left unnumbered by a process that died)."""
+        with self.pool.connection() as conn:
+            self._sequence(conn)
 
     def close(self) -> None:
         self.pool.close()
@@ -286,13 +401,16 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def open_hub_db(target: str | Path, *, migrate: bool = True) -> HubDB:
-    """A `postgresql://` URL or a SQLite file path; migrations applied unless `migrate` is False."""
+def open_hub_db(target: str | Path, *, migrate: bool = True, pool_size: int = DEFAULT_POOL_SIZE) -> HubDB:
+    """A `postgresql://` URL or a SQLite file path; migrations applied unless `migrate` is False. `pool_size`:
+    PostgreSQL connections of this process (see `pool_size_for`)."""
     text = str(target)
-    db: HubDB = PostgresHubDB(text) if is_postgres(text) else SqliteHubDB(Path(text).expanduser())
+    db: HubDB = PostgresHubDB(text, max_size=pool_size) if is_postgres(text) else SqliteHubDB(Path(text).expanduser())
     if migrate:
         try:
             db.migrate()
+            if isinstance(db, PostgresHubDB):
+                db.sequence()
         except BaseException:
             db.close()
             raise

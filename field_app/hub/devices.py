@@ -56,7 +56,6 @@ def announce(tx: Tx, device_id: str, *, now: dt.datetime) -> None:
 
 
 def report(tx: Tx, device_id: str, counts: DeviceReport, *, now: dt.datetime) -> DeviceInfo:
-    tx.lock_changes()
     tx.execute(
         "UPDATE devices SET last_sync_at = ?, pending = ?, quarantined = ?, app_version = ?, cursor_at = ? "
         "WHERE id = ?",
@@ -71,7 +70,6 @@ def report(tx: Tx, device_id: str, counts: DeviceReport, *, now: dt.datetime) ->
 
 def revoke(tx: Tx, device_id: str, *, now: dt.datetime) -> bool:
     """Revoke a device's token (NotFound when unknown); False when it was revoked already."""
-    tx.lock_changes()
     changed = auth.revoke(tx, device_id, now=now)
     if changed:
         announce(tx, device_id, now=now)

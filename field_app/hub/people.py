@@ -16,7 +16,7 @@ import json
 import uuid
 from typing import Any
 
-from field_app.domain.referrals import Referral, in_order
+from field_app.domain.referrals import Referral, ReferralEvent, in_order
 from field_app.domain.returnees import Returnee
 from field_app.hub import changes
 from field_app.hub.auth import Caller
@@ -35,43 +35,73 @@ def person_for(tx: Tx, row: dict[str, Any]) -> SharedPerson | None:
     return None if found is None else SharedPerson.of(Returnee.model_validate_json(found["document"]))
 
 
-def referral_change(tx: Tx, row: dict[str, Any]) -> ReferralChange:
-    from field_app.hub.referrals import events_of
+def referral_data(
+    row: dict[str, Any], events: list[dict[str, Any]], person: SharedPerson | None, *, status: str, flagged: list[str]
+) -> dict[str, Any]:
+    """A `referral` change's data (protocol.ReferralChange) from what the caller already holds (push builds it
+    from its batch's memory, without a query)."""
+    return ReferralChange(
+        referral=json.loads(row["document"]),
+        device_id=row["device_id"],
+        status=status,
+        flagged=flagged,
+        events=events,
+        person=person,
+    ).model_dump(mode="json")
 
+
+def referral_change_row(row: dict[str, Any], data: dict[str, Any], *, origin: str | None) -> changes.Row:
+    return changes.Row("referral", row["id"], "upsert", data, region=row["region"], device_id=row["device_id"],
+                       origin=origin)  # fmt: skip
+
+
+def referral_change(tx: Tx, row: dict[str, Any]) -> ReferralChange:
+    from field_app.hub.referrals import event_dict, in_hub_order, ranked_events
+
+    ranked = in_hub_order(ranked_events(tx, [row["id"]])[row["id"]])
     return ReferralChange(
         referral=json.loads(row["document"]),
         device_id=row["device_id"],
         status=row["status"],
         flagged=json.loads(row["flagged"]),
-        events=[e.model_dump(mode="json") for e in in_order(events_of(tx, row["id"]))],
+        events=[event_dict(r.event, r.received) for r in ranked],
         person=person_for(tx, row),
     )
 
 
-def append_referral_change(tx: Tx, row: dict[str, Any], *, now: dt.datetime) -> None:
-    changes.append(
-        tx,
-        entity="referral",
-        entity_id=row["id"],
-        op="upsert",
-        data=referral_change(tx, row).model_dump(mode="json"),
-        now=now,
-        region=row["region"],
-        device_id=row["device_id"],
-    )
+def append_referral_change(tx: Tx, row: dict[str, Any], *, now: dt.datetime, origin: str | None = None) -> None:
+    data = referral_change(tx, row).model_dump(mode="json")
+    changes.append_many(tx, [referral_change_row(row, data, origin=origin)], now=now)
 
 
-def person_changed(tx: Tx, returnee_id: str, *, now: dt.datetime) -> None:
+def person_changed(tx: Tx, returnee_id: str, *, now: dt.datetime, origin: str | None = None) -> None:
     """The person's record arrived or changed: send their referrals again with the new details."""
     for row in tx.all("SELECT * FROM referrals WHERE returnee_id = ? ORDER BY n", [returnee_id]):
-        append_referral_change(tx, row, now=now)
+        append_referral_change(tx, row, now=now, origin=origin)
 
 
 def backfill_referral_changes(tx: Tx) -> None:
-    """Hub migration 2: one `referral` change per referral stored before offices received them."""
-    now = dt.datetime.now(dt.UTC)
+    """Hub migration 2: one `referral` change per referral stored before offices received them. Runs on the
+    schema as migration 2 left it (no receipt ranks, no positions, no origin yet: hub migrations 3 and 4 add them,
+    and give these rows their positions)."""
+    now = stamp(dt.datetime.now(dt.UTC))
     for row in tx.all("SELECT * FROM referrals ORDER BY n"):
-        append_referral_change(tx, row, now=now)
+        events = [
+            ReferralEvent.model_validate_json(r["document"])
+            for r in tx.all("SELECT document FROM referral_events WHERE referral_id = ?", [row["id"]])
+        ]
+        data = ReferralChange(
+            referral=json.loads(row["document"]),
+            device_id=row["device_id"],
+            status=row["status"],
+            flagged=json.loads(row["flagged"]),
+            events=[e.model_dump(mode="json") for e in in_order(events)],
+            person=person_for(tx, row),
+        ).model_dump(mode="json")
+        tx.execute(
+            "INSERT INTO changes (entity, entity_id, op, data, region, device_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ["referral", row["id"], "upsert", changes.dumps(data), row["region"], row["device_id"], now],
+        )
 
 
 def record_access(

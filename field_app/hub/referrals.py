@@ -2,10 +2,16 @@
 
 Events come from devices (the `created` event, an agent's `revoked`), from the hub itself (`sent`, when it first
 stores a referral, unless the same batch cancelled it) and from offices or supervisors (`POST
-/api/v1/referrals/{id}/events`). Each stored event is also a `referral_event` change (the event JSON plus the
-referral's `status` and `flagged` after the fold), which is how the agent's phone and the region's office learn
-about it. Event ids are unique: a retried event with the
-same content is a duplicate, with other content a conflict.
+/api/v1/referrals/{id}/events`, or pushed). Event ids are unique: a retried event with the same content is a
+duplicate, with other content a conflict.
+
+**The hub orders events by receipt.** Every stored event gets a receipt rank (`referral_events.received`: a
+PostgreSQL sequence, on SQLite the next number under BEGIN IMMEDIATE), drawn while the referral's row is locked,
+so that a referral's events are ranked in the order the hub took them in. The fold follows that rank
+(`fold(events, order)`): a device's clock only orders what the hub has not received yet, and a backdated event
+(a `revoked` dated before the office's `enrolled`) comes after it and is flagged instead of undoing it. The rank
+travels with every event dict the hub sends (`"received": n`): `referral_event` change data (with the
+referral's `status` and `flagged` after the fold), `ReferralChange.events`, push answers, the read API.
 """
 
 from __future__ import annotations
@@ -14,54 +20,65 @@ import base64
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from field_app.domain.referrals import (
-    AGENT_KINDS,
-    OFFICE_KINDS,
-    Referral,
-    ReferralEvent,
-    ReferralState,
-    fold,
-    in_order,
-)
-from field_app.domain.workflow import check_details
-from field_app.hub import changes
+from field_app.domain.referrals import Referral, ReferralEvent, ReferralState, fold, in_order
+from field_app.hub import changes, rules
 from field_app.hub.auth import Caller
 from field_app.hub.db import Tx, stamp
 from field_app.sync.protocol import ReferralItem
 
 MAX_PAGE = 200
+RANK_SEQUENCE = "referral_events_rank"  # PostgreSQL (hub migration 4)
 
 
 class EventClash(Exception):
     """An event id already stored with other content."""
 
 
-class EventRefused(Exception):
-    """An event this caller may not make, or that lacks what its kind needs (a reason, an outcome, a note)."""
+@dataclass(frozen=True)
+class Ranked:
+    """A stored event and its receipt rank."""
 
-    def __init__(self, code: str, reason: str, field: str | None = None):
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.field = field
+    event: ReferralEvent
+    received: int
 
 
-def check_event(caller: Caller, event: ReferralEvent) -> None:
-    """Who may send this event, and what it must carry (the status is the fold's business: an event that the
-    status no longer allows is stored and flagged, never refused, so that conflicts show on every side)."""
-    allowed = AGENT_KINDS if caller.role == "agent" else OFFICE_KINDS | AGENT_KINDS
-    if event.kind not in allowed:
-        raise EventRefused("forbidden", f"a {caller.role} device may not send `{event.kind.value}` events", "kind")
-    if event.actor is not None and event.actor != caller.id:
-        raise EventRefused("forbidden", "actor: an event's actor is the device that sends it", "actor")
-    issues = check_details(event.kind, reason=event.reason, outcome=event.outcome, note=event.note)
-    if issues:
-        first = issues[0]
-        words = "; ".join(f"{i.field}: {i.problem.value}" for i in issues)
-        raise EventRefused("invalid_payload", words, first.field)
+def event_dict(event: ReferralEvent, received: int) -> dict[str, Any]:
+    """An event as the hub sends it: the event's JSON and its receipt rank."""
+    return event.model_dump(mode="json") | {"received": received}
+
+
+def order_of(events: Iterable[Ranked]) -> dict[str, int]:
+    return {r.event.id: r.received for r in events}
+
+
+def fold_ranked(events: list[Ranked]) -> ReferralState:
+    return fold([r.event for r in events], order_of(events))
+
+
+def in_hub_order(events: list[Ranked]) -> list[Ranked]:
+    by_id = {r.event.id: r for r in events}
+    return [by_id[e.id] for e in in_order([r.event for r in events], order_of(events))]
+
+
+def draw_ranks(tx: Tx, n: int) -> list[int]:
+    """`n` new receipt ranks, ascending, above every rank already stored (call once the referrals' rows are
+    locked: see the module docstring)."""
+    if n <= 0:
+        return []
+    if tx.dialect == "postgres":
+        rows = tx.all(f"SELECT nextval('{RANK_SEQUENCE}') AS r FROM generate_series(1, ?)", [n])
+        return sorted(int(r["r"]) for r in rows)
+    row = tx.one("SELECT coalesce(max(received), 0) AS top FROM referral_events")
+    top = int(row["top"]) if row is not None else 0
+    return list(range(top + 1, top + n + 1))
+
+
+def visible_to(caller: Caller, row: dict[str, Any]) -> bool:
+    return rules.visible_to(caller, row)
 
 
 @dataclass(frozen=True)
@@ -77,15 +94,26 @@ def sent_event_id(referral_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, referral_id + "/sent"))
 
 
-def get_row(tx: Tx, referral_id: str) -> dict[str, Any] | None:
-    return tx.one("SELECT * FROM referrals WHERE id = ?", [referral_id])
+def get_row(tx: Tx, referral_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    """The referral's row; `lock`: locked until the transaction ends (PostgreSQL), before adding events."""
+    return tx.one(f"SELECT * FROM referrals WHERE id = ?{tx.for_update if lock else ''}", [referral_id])
+
+
+def ranked_events(tx: Tx, referral_ids: list[str]) -> dict[str, list[Ranked]]:
+    """The stored events of these referrals with their ranks (one query per 500 referrals)."""
+    out: dict[str, list[Ranked]] = {i: [] for i in referral_ids}
+    for start in range(0, len(referral_ids), 500):
+        chunk = referral_ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for r in tx.all(
+            f"SELECT referral_id, document, received FROM referral_events WHERE referral_id IN ({marks})", chunk
+        ):
+            out[r["referral_id"]].append(Ranked(ReferralEvent.model_validate_json(r["document"]), int(r["received"])))
+    return out
 
 
 def events_of(tx: Tx, referral_id: str) -> list[ReferralEvent]:
-    return [
-        ReferralEvent.model_validate_json(r["document"])
-        for r in tx.all("SELECT document FROM referral_events WHERE referral_id = ?", [referral_id])
-    ]
+    return [r.event for r in ranked_events(tx, [referral_id])[referral_id]]
 
 
 def get_event(tx: Tx, event_id: str) -> ReferralEvent | None:
@@ -93,82 +121,94 @@ def get_event(tx: Tx, event_id: str) -> ReferralEvent | None:
     return None if row is None else ReferralEvent.model_validate_json(row["document"])
 
 
-def visible_to(caller: Caller, row: dict[str, Any]) -> bool:
-    if caller.role == "supervisor":
-        return True
-    if caller.role == "office":
-        return bool(row["region"] == caller.region)
-    return bool(row["device_id"] == caller.id)
+INSERT_REFERRAL = (
+    "INSERT INTO referrals (id, returnee_id, service_id, organization_id, region, device_id, document, status, "
+    "flagged, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', '[]', ?, ?)"
+)
+INSERT_EVENT = (
+    "INSERT INTO referral_events (id, referral_id, kind, at, source, document, received_at, received) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+UPDATE_STATUS = "UPDATE referrals SET status = ?, flagged = ?, updated_at = ? WHERE id = ?"
 
 
-def insert_referral(tx: Tx, referral: Referral, *, device_id: str, now: dt.datetime) -> None:
-    tx.execute(
-        "INSERT INTO referrals (id, returnee_id, service_id, organization_id, region, device_id, document, status, "
-        "flagged, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', '[]', ?, ?)",
-        [
-            referral.id,
-            referral.returnee_id,
-            referral.service_id,
-            referral.organization_id,
-            referral.region,
-            device_id,
-            referral.model_dump_json(),
-            stamp(referral.created_at),
-            stamp(now),
-        ],
+def referral_params(referral: Referral, *, device_id: str, now: dt.datetime) -> list[Any]:
+    return [
+        referral.id,
+        referral.returnee_id,
+        referral.service_id,
+        referral.organization_id,
+        referral.region,
+        device_id,
+        referral.model_dump_json(),
+        stamp(referral.created_at),
+        stamp(now),
+    ]
+
+
+def event_params(event: ReferralEvent, received: int, *, source: str, now: dt.datetime) -> list[Any]:
+    return [
+        event.id,
+        event.referral_id,
+        event.kind.value,
+        stamp(event.at),
+        source,
+        event.model_dump_json(),
+        stamp(now),
+        received,
+    ]
+
+
+def event_change(
+    event: ReferralEvent, received: int, state: ReferralState, row: dict[str, Any], *, origin: str | None
+) -> changes.Row:
+    """The `referral_event` change of a stored event: the event, its rank, the referral's state after the fold."""
+    data = event_dict(event, received) | {"status": state.status.value, "flagged": list(state.flagged)}
+    return changes.Row(
+        "referral_event", event.id, "upsert", data, region=row["region"], device_id=row["device_id"], origin=origin
     )
 
 
+def insert_referral(tx: Tx, referral: Referral, *, device_id: str, now: dt.datetime) -> None:
+    tx.execute(INSERT_REFERRAL, referral_params(referral, device_id=device_id, now=now))
+
+
 def add_events(
-    tx: Tx, row: dict[str, Any], new: list[ReferralEvent], *, source: str, now: dt.datetime
+    tx: Tx,
+    row: dict[str, Any],
+    new: list[ReferralEvent],
+    *,
+    source: str,
+    now: dt.datetime,
+    origin: str | None = None,
 ) -> tuple[list[ReferralEvent], ReferralState]:
-    """Store the events not stored yet (EventClash when an id is taken by other content), refold the status, and
-    log one change per stored event. Returns (events stored, state)."""
-    tx.lock_changes()  # before any write: a writer never waits for this lock while holding row locks
-    stored: list[ReferralEvent] = []
+    """Store the events not stored yet (EventClash when an id is taken by other content), ranked in this order
+    after every event already stored, refold the status in hub order, and log one change per stored event
+    (`origin`: the pushing device, whose push answer carries them). Returns (events stored, state). Locks the
+    referral's row first (PostgreSQL), so that concurrent events on one referral are ranked and folded in turn."""
+    get_row(tx, row["id"], lock=True)
+    stored_before = ranked_events(tx, [row["id"]])[row["id"]]
+    known = {r.event.id: r.event for r in stored_before}
+    fresh: list[ReferralEvent] = []
     for event in new:
-        existing = get_event(tx, event.id)
+        existing = known.get(event.id) or get_event(tx, event.id)
         if existing is not None:
             if existing != event:
                 raise EventClash(event.id)
             continue
-        tx.execute(
-            "INSERT INTO referral_events (id, referral_id, kind, at, source, document, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                event.id,
-                event.referral_id,
-                event.kind.value,
-                stamp(event.at),
-                source,
-                event.model_dump_json(),
-                stamp(now),
-            ],
-        )
-        stored.append(event)
-    state = fold(events_of(tx, row["id"]))
-    if stored:
-        tx.execute(
-            "UPDATE referrals SET status = ?, flagged = ?, updated_at = ? WHERE id = ?",
-            [state.status.value, json.dumps(list(state.flagged)), stamp(now), row["id"]],
-        )
-        for event in stored:
-            data = event.model_dump(mode="json") | {"status": state.status.value, "flagged": list(state.flagged)}
-            changes.append(
-                tx,
-                entity="referral_event",
-                entity_id=event.id,
-                op="upsert",
-                data=data,
-                now=now,
-                region=row["region"],
-                device_id=row["device_id"],
-            )
-    return stored, state
+        if all(e.id != event.id for e in fresh):
+            fresh.append(event)
+    ranked = [Ranked(e, r) for e, r in zip(fresh, draw_ranks(tx, len(fresh)), strict=True)]
+    state = fold_ranked(stored_before + ranked)
+    if ranked:
+        tx.executemany(INSERT_EVENT, [event_params(r.event, r.received, source=source, now=now) for r in ranked])
+        tx.execute(UPDATE_STATUS, [state.status.value, json.dumps(list(state.flagged)), stamp(now), row["id"]])
+        changes.append_many(tx, [event_change(r.event, r.received, state, row, origin=origin) for r in ranked], now=now)
+    return fresh, state
 
 
 def item(tx: Tx, row: dict[str, Any]) -> ReferralItem:
-    events = in_order(events_of(tx, row["id"]))
+    events = in_hub_order(ranked_events(tx, [row["id"]])[row["id"]])
     return ReferralItem(
         id=row["id"],
         returnee_id=row["returnee_id"],
@@ -180,7 +220,7 @@ def item(tx: Tx, row: dict[str, Any]) -> ReferralItem:
         device_id=row["device_id"],
         created_at=Referral.model_validate_json(row["document"]).created_at,
         updated_at=_parse_stamp(row["updated_at"]),
-        events=[e.model_dump(mode="json") for e in events],
+        events=[event_dict(r.event, r.received) for r in events],
     )
 
 

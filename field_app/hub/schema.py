@@ -116,8 +116,36 @@ ALTER TABLE enrol_codes ADD COLUMN request_id TEXT;
 ALTER TABLE changes ADD COLUMN origin TEXT
 """
 
+# Issue 10, throughput and order: the change log's position (`pos`), given by the sequencer after commit (see
+# hub/db.py: pullers read by position, never by the insertion id `seq`), indexes for the scoped pulls by position,
+# and each referral event's receipt rank (`received`: the hub's order, which the fold follows; device clocks only
+# order what the hub has not received yet). Old rows: pos = seq (their order so far; device cursors stay valid),
+# and ranks in the order the fold used until now (time, then id), so no stored status changes.
+_COMMON_V4 = """
+ALTER TABLE changes ADD COLUMN pos BIGINT;
+UPDATE changes SET pos = seq;
+CREATE UNIQUE INDEX changes_pos ON changes(pos);
+CREATE INDEX changes_unnumbered ON changes(seq) WHERE pos IS NULL;
+CREATE INDEX changes_device_pos ON changes(device_id, pos);
+CREATE INDEX changes_region_pos ON changes(region, pos);
+CREATE INDEX changes_entity_pos ON changes(entity, pos);
+ALTER TABLE referral_events ADD COLUMN received BIGINT;
+UPDATE referral_events SET received = ranked.k FROM (
+    SELECT id, row_number() OVER (ORDER BY at, id) AS k FROM referral_events
+) AS ranked WHERE referral_events.id = ranked.id;
+CREATE INDEX referral_events_received ON referral_events(received)
+"""
+POSTGRES_V4 = (
+    _COMMON_V4
+    + """;
+CREATE SEQUENCE referral_events_rank;
+SELECT setval('referral_events_rank', (SELECT coalesce(max(received), 0) + 1 FROM referral_events), false)
+"""
+)
+
 MIGRATIONS = [
     Migration(1, "hub", SQLITE_V1, POSTGRES_V1),
     Migration(2, "roles", _COMMON_V2, _COMMON_V2, after=_backfill_referral_changes),
     Migration(3, "sync_trust", _COMMON_V3, _COMMON_V3),
+    Migration(4, "order", _COMMON_V4, POSTGRES_V4),
 ]

@@ -102,18 +102,22 @@ def results(response: httpx.Response) -> list[tuple[str, str | None]]:
     return [(r["result"], r["code"]) for r in response.json()["results"]]
 
 
-def pull_all(url: str, headers: dict[str, str], cursor: int = 0, limit: int = 500) -> list[dict[str, Any]]:
-    """Every change after `cursor`, page by page; checks the cursor moves forward and seqs ascend."""
+def pull_all(
+    url: str, headers: dict[str, str], cursor: int = 0, limit: int = 500, *, full: bool = False
+) -> list[dict[str, Any]]:
+    """Every change after `cursor`, page by page; checks the cursor moves forward and seqs ascend. `full`: the
+    device's own pushed referral rows included (as after a reconcile)."""
     out: list[dict[str, Any]] = []
     while True:
-        response = httpx.get(f"{url}/api/v1/sync/pull", params={"cursor": cursor, "limit": limit}, headers=headers)
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit} | ({"full": "true"} if full else {})
+        response = httpx.get(f"{url}/api/v1/sync/pull", params=params, headers=headers)
         assert response.status_code == 200, response.text
         page = response.json()
         seqs = [c["seq"] for c in page["changes"]]
         assert seqs == sorted(seqs) and all(s > cursor for s in seqs)
         out += page["changes"]
         if page["changes"]:
-            assert page["next_cursor"] == seqs[-1]
+            assert page["next_cursor"] >= seqs[-1] if not page["has_more"] else page["next_cursor"] == seqs[-1]
         if not page["has_more"]:
             return out
         cursor = page["next_cursor"]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from field_app.domain.referrals import EventKind, ReferralEvent
-from field_app.hub import auth, referrals
+from field_app.hub import auth, changes, referrals
 from field_app.hub.db import HubDB, PostgresHubDB, SqliteHubDB, _statements, open_hub_db, stamp
 from field_app.hub.schema import MIGRATIONS
 from tests.hub.conftest import Device, HubProcess, database
@@ -61,11 +61,26 @@ def old_push(
                     [who.id, device_id, who.region.value, who.version, who.model_dump_json(), stamp(NOW)],
                 )
             made, created = referral_for(who, region)
-            referrals.insert_referral(tx, made, device_id=device_id, now=NOW)
-            row = referrals.get_row(tx, made.id)
-            assert row is not None
+            tx.execute(  # the old hub's SQL: the tables as migration 1 made them (no ranks, no positions, no origin)
+                "INSERT INTO referrals (id, returnee_id, service_id, organization_id, region, device_id, document, "
+                "status, flagged, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent', '[]', ?, ?)",
+                [made.id, made.returnee_id, made.service_id, made.organization_id, made.region, device_id,
+                 made.model_dump_json(), stamp(made.created_at), stamp(NOW)],
+            )  # fmt: skip
             sent = ReferralEvent(id=referrals.sent_event_id(made.id), referral_id=made.id, kind=EventKind.SENT, at=NOW)
-            referrals.add_events(tx, row, [created, sent], source=device_id, now=NOW)
+            for event in (created, sent):
+                tx.execute(
+                    "INSERT INTO referral_events (id, referral_id, kind, at, source, document, received_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [event.id, made.id, event.kind.value, stamp(event.at), device_id, event.model_dump_json(),
+                     stamp(NOW)],
+                )  # fmt: skip
+                data = event.model_dump(mode="json") | {"status": "sent" if event is sent else "queued", "flagged": []}
+                tx.execute(
+                    "INSERT INTO changes (entity, entity_id, op, data, region, device_id, at) "
+                    "VALUES ('referral_event', ?, 'upsert', ?, ?, ?, ?)",
+                    [event.id, changes.dumps(data), made.region, device_id, stamp(NOW)],
+                )
             ids.append(made.id)
     return ids
 
@@ -78,9 +93,10 @@ def referral_changes(db: HubDB) -> list[dict[str, Any]]:
 def test_migration_2_backfills_one_referral_change_per_referral(target: tuple[str, str], tmp_path: Path) -> None:
     backend, where = target
     old = at_migration_1(backend, where)
-    with old.transaction() as tx:
-        code = auth.make_enrol_code(tx, role="agent", region="kayes", now=NOW)
-        agent_caller, agent_token = auth.enrol(tx, code=code, device_name="old phone", now=NOW)
+    with old.transaction() as tx:  # a device enrolled by the old hub (its devices table, as migration 1 made it)
+        agent_id, agent_token = auth._new_device(tx, kind="device", role="agent", region="kayes", name="old phone",
+                                                 now=NOW)  # fmt: skip
+    agent_caller = auth.Caller(agent_id, "device", "agent", "kayes")
     awa, binta, moussa, nobody = person("kayes"), person("kayes", given_name="Binta"), person("segou"), person("kayes")
     kayes_ids = old_push(old, agent_caller.id, [awa, binta], ["kayes", "kayes"])
     segou_ids = old_push(old, agent_caller.id, [moussa], ["segou"])
@@ -95,7 +111,8 @@ def test_migration_2_backfills_one_referral_change_per_referral(target: tuple[st
     migrated = open_hub_db(where)
     try:
         with migrated.transaction(readonly=True) as tx:
-            assert [r["version"] for r in tx.all("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+            versions = [r["version"] for r in tx.all("SELECT version FROM schema_migrations ORDER BY version")]
+            assert versions[:2] == [1, 2] and versions == [m.version for m in MIGRATIONS]
         backfilled = referral_changes(migrated)
         every = [*kayes_ids, *segou_ids, unshared]
         assert sorted(r["entity_id"] for r in backfilled) == sorted(every)  # one each
