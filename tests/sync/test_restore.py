@@ -254,6 +254,55 @@ def test_a_reconcile_cut_off_resumes_where_it_stopped(hub: Hub, phones: Phones) 
     converge(hub, phones)
 
 
+def test_a_reconcile_cut_off_mid_diff_resumes_from_its_last_chunk(
+    hub: Hub, phones: Phones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ops diff goes in chunks, each recorded with what it put back in the queue: cut after the second chunk,
+    the next sync asks only about the entries after it."""
+    from field_app.sync import protocol
+
+    monkeypatch.setattr(protocol, "MAX_DIFF", 2)  # chunks of 2 op ids instead of 1,000
+    agent = phones.agent
+    agent.queue(2)
+    sync(agent, hub.url)  # 2 returnees + 2 referrals done
+    backup = hub.backup()
+    agent.queue(3)
+    sync(agent, hub.url)  # 3 more done: 7 in all, 4 chunks
+    hub.restore(backup)
+
+    asked: list[list[str]] = []
+
+    class CutAfterTwoChunks(HubClient):
+        def ops_diff(self, op_ids: Sequence[str]) -> OpsDiffResponse:
+            answer = super().ops_diff(op_ids)
+            if len(op_ids) == 2:  # the reconcile's chunks (a lone op id is the engine's check)
+                asked.append(list(op_ids))
+                if len(asked) == 2:
+                    self.close()  # the link drops after the second chunk's answer
+            return answer
+
+    state = sync_state.require(agent.db)
+    with pytest.raises(Exception), CutAfterTwoChunks(hub.url, token=state.token) as client:  # noqa: B017
+        SyncEngine(agent.db, client).sync_once()
+    state = sync_state.require(agent.db)
+    assert state.trust.phase == sync_state.DIFFING and state.trust.after > 0
+    done_first = [op_id for chunk in asked for op_id in chunk]
+
+    class Counting(HubClient):
+        def ops_diff(self, op_ids: Sequence[str]) -> OpsDiffResponse:
+            asked.append(list(op_ids))
+            return super().ops_diff(op_ids)
+
+    asked.clear()
+    with Counting(hub.url, token=state.token) as client:
+        report = SyncEngine(agent.db, client).sync_once()
+    resumed = [op_id for chunk in asked for op_id in chunk]
+    assert not set(resumed) & set(done_first)  # nothing asked twice
+    assert report.applied == 3  # the 3 referrals the restore lost, found by the first chunks and the rest
+    assert sync_state.require(agent.db).trust.phase == sync_state.SYNCED
+    converge(hub, phones)
+
+
 # --- a total loss and re-enrolment -------------------------------------------------------------------------------
 
 
