@@ -450,7 +450,7 @@ class SyncEngine:
         self._reconciles += 1
         if self._reconciles > 3:  # the hub's database changes under our feet: try again later
             raise HubError(_("the hub's database keeps changing; the sync will be tried again"))
-        log.warning("the hub's database is not the one this device synced with (%s): reconciling", why.value)
+        log.info("the hub's database is not the one this device synced with (%s): reconciling", why.value)
         if trust.phase != sync_state.DIFFING:
             trust = reconcile.start(self.db, epoch)
         requeued, _trust = reconcile.run(self.db, self.client, trust)

@@ -100,7 +100,7 @@ def run(db: sqlite_utils.Database, client: HubClient, trust: Trust) -> tuple[int
         # the hub's receipt ranks were the old database's: NULL until the full pull brings the new ones
         db.execute("UPDATE referral_events SET hub_order = NULL WHERE hub_order IS NOT NULL")
         sync_state.set_trust(db, pulling, cursor=0)
-    log.warning("reconciled with the hub's database: %d entries to send again, pulling from 0", requeued)
+    log.info("reconciled with the hub's database: %d entries to send again, pulling from 0", requeued)
     return requeued, pulling
 
 
