@@ -27,6 +27,7 @@ not asserts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import platform
@@ -34,6 +35,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +117,7 @@ class Phase:
     down: int
     requests: int
     connections: int
+    calls: tuple[tuple[str, int], ...] = ()  # which endpoints, how many requests each
 
     @property
     def round_trips(self) -> int:
@@ -131,6 +134,7 @@ class Phase:
             self.down + other.down,
             self.requests + other.requests,
             self.connections + other.connections,
+            self.calls + other.calls,
         )
 
     def scaled(self, factor: float) -> Phase:
@@ -167,8 +171,10 @@ def shaped_sync(db: sqlite_utils.Database, token: str, proxy: FaultProxy, batch_
         )
 
     push = [e for e in exchanges if "/sync/push" in e.path]
-    pull = [e for e in exchanges if "/sync/pull" in e.path]
-    return phase(pushed - start, push, connections), phase(end - pushed, pull, 0)
+    rest = [e for e in exchanges if "/sync/push" not in e.path]  # pulls, the report, any diff
+    calls = Counter(e.path.split("?")[0].removeprefix("/api/v1") for e in rest)
+    after = phase(end - pushed, rest, 0)
+    return phase(pushed - start, push, connections), dataclasses.replace(after, calls=tuple(sorted(calls.items())))
 
 
 # --- ingest ----------------------------------------------------------------------------------------------------
@@ -336,12 +342,13 @@ def link(where: Path, template: sqlite_utils.Database, services: list[str], args
         "| time ÷ bound |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         row(f"batched push (gzip, ≤{MAX_BATCH} a batch)", args.referrals, batched_push, k, rtt),
-        row("pull after the batched push", args.referrals, batched_pull, k, rtt),
+        row("after the batched push: pull, report, …", args.referrals, batched_pull, k, rtt),
         row("whole sync, batched (push + pull)", args.referrals, batched_push + batched_pull, k, rtt),
         row("per-record push (one POST each), measured", args.sample, record_push, k, rtt),
         row("per-record push, extrapolated", args.referrals, record_push.scaled(factor), k, rtt),
-        row("pull after the per-record push, measured", args.sample, record_pull, k, rtt),
+        row("after the per-record push, measured", args.sample, record_pull, k, rtt),
     ]
+    lines += ["", "After the batched push: " + ", ".join(f"{path} ×{n}" for path, n in batched_pull.calls) + "."]
     speedup = record_push.scaled(factor).seconds / batched_push.seconds if batched_push.seconds else float("nan")
     lines += ["", f"Batched push is {speedup:,.0f}× faster than one POST per referral over this link."]
     return lines

@@ -78,3 +78,22 @@ def test_each_device_gets_fresh_ids_and_keeps_its_links(tmp_path: Path) -> None:
     assert [o["payload"]["referral"]["service_id"] for o in a.referrals] == [
         o["payload"]["referral"]["service_id"] for o in template.referrals
     ]
+
+
+def test_the_sync_bench_runs_its_link_and_ingest_parts() -> None:
+    from bench import sync as bench_sync
+
+    lines = bench_sync.main(["--referrals", "6", "--sample", "2", "--ingest", "10", "--kbit", "2000", "--rtt", "0.02"])
+    link = [line for line in lines if line.startswith("| ") and "(s)" not in line and "---" not in line]
+    labels = [line.split(" | ")[0].strip("| ") for line in link]
+    assert "whole sync, batched (push + pull)" in labels and "per-record push, extrapolated" in labels
+    for line in link:
+        if " | referrals/s" in line:
+            continue
+        cells = line.strip("| ").split(" | ")
+        if len(cells) == 9:  # a link row: its time is at least its physical bound (bytes and round trips)
+            assert float(cells[2].replace(",", "")) >= 0.9 * float(cells[7].replace(",", "")), line
+    ingest = [line for line in lines if line.startswith(("| SQLite", "| PostgreSQL"))]
+    assert ingest and not [line for line in ingest if "failed" in line], ingest
+    expected_pg = os.environ.get("FIELD_APP_TEST_PG_URL") is not None
+    assert all("skipped" not in line for line in ingest) == expected_pg, ingest
