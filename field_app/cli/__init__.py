@@ -17,11 +17,12 @@ from types import ModuleType
 from typing import Any
 
 from field_app.cli.common import data_dir_arg
-from field_app.errors import FieldAppError, ValidationError
+from field_app.errors import FieldAppError, Problem, ValidationError
 from field_app.i18n import _
 from field_app.storage.paths import resolve_data_dir
 
 GROUP_NAMES = ("directory", "casework", "hub", "sync", "office", "supervisor")  # modules of field_app.cli
+PATH_OPTIONS = frozenset({"data_dir", "db", "file", "profile"})  # file names: whatever the file system allows
 
 
 def groups() -> tuple[ModuleType, ...]:
@@ -50,12 +51,33 @@ def build_parser(command_groups: Sequence[ModuleType] | None = None) -> argparse
     return parser
 
 
+def refuse_unsafe_words(args: argparse.Namespace) -> None:
+    """Text given on the command line may end up stored (a note, a directory edit, a name): a NUL, a control
+    character (a terminal escape) or a lone surrogate (bytes that are not UTF-8) is refused like the form refuses
+    it — `field: message`, nothing done. File names are left as the file system has them."""
+    from field_app.domain.safe_input import text_fault
+
+    problems = []
+    for dest, value in sorted(vars(args).items()):
+        texts = value if isinstance(value, list) else [value]
+        faults = [text_fault(t) for t in texts if isinstance(t, str)] if dest not in PATH_OPTIONS else []
+        fault = next((f for f in faults if f is not None), None)
+        if fault is not None:
+            from field_app.returnees.form import fault_message
+
+            problems.append(Problem(dest, fault_message(fault[0], char=fault[1])))
+    if problems:
+        raise ValidationError(problems)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     serving = bool(words) and words[0] == "run"  # no group module needed: the app starts sooner
     command_groups = () if serving else groups()
     args = build_parser(command_groups).parse_args(words)
     try:
+        if not serving:
+            refuse_unsafe_words(args)
         if args.command == "run":
             from field_app.ui.app import serve
 

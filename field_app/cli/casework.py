@@ -20,10 +20,12 @@ from field_app.cli.common import data_dir_arg
 from field_app.directory.nearby import DEFAULT_RADIUS_KM, PAGE_PARTNERS, Filters, NearbyHit, Partner, nearby_partners
 from field_app.directory.search import Place, resolve_place
 from field_app.directory.store import open_directory
+from field_app.domain import safe_input
 from field_app.domain.eligibility import Profile
 from field_app.domain.geo import parse_lat_lon
 from field_app.domain.ranking import Interests
 from field_app.domain.returnees import Returnee
+from field_app.domain.safe_input import shown
 from field_app.domain.vocabulary import REGION_NAMES, Pathway, Sector
 from field_app.errors import AlreadyReferred, Problem, ValidationError
 from field_app.i18n import _, format_date, format_km, format_number, labelled, ngettext
@@ -41,7 +43,7 @@ from field_app.labels import (
 from field_app.referrals.service import cancel, refer, referral_page
 from field_app.referrals.slip import make_slip, sms_cost
 from field_app.returnees import service as returnees_service
-from field_app.returnees.form import InvalidField, parse_codes, parse_text
+from field_app.returnees.form import InvalidField, input_problem, parse_codes, parse_text
 from field_app.returnees.profile import parse_profile
 from field_app.returnees.service import check_form, find_duplicates, register
 from field_app.storage.paths import resolve_data_dir
@@ -173,17 +175,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_object(source: str, option: str) -> dict[str, Any]:
-    """The JSON object in file `source` (stdin for -); a `option: message` problem when it is not one."""
-    name = _("standard input") if source == "-" else source
+    """The JSON object in file `source` (stdin for -), held to the limits of a record (`safe_input.RECORD`: size,
+    depth, items, text, digits, no NUL, control character or lone surrogate); an `option: message` problem (or
+    `field: message`, for a part of it) when it is not one — never a traceback, never more than a short piece
+    of the input quoted back."""
+    name = _("standard input") if source == "-" else shown(source)
+    limit = safe_input.RECORD.max_bytes
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        if source == "-":
+            stream = getattr(sys.stdin, "buffer", None)
+            raw: bytes | str = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1)
+        else:
+            with Path(source).open("rb") as handle:
+                raw = handle.read(limit + 1)
+    except OSError:
         raise ValidationError([Problem(option, _("cannot read {file}.").format(file=name))]) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        message = _("{file} is not valid JSON (line {line}, column {column}).")
-        raise ValidationError([Problem(option, message.format(file=name, line=exc.lineno, column=exc.colno))]) from None
+        data = safe_input.loads(raw)
+    except safe_input.UnsafeInput as exc:
+        raise ValidationError([input_problem(exc, where=option, source=name)]) from None
     if not isinstance(data, dict):
         message = _("{file} must hold one JSON object, with the field names as keys.")
         raise ValidationError([Problem(option, message.format(file=name))])

@@ -9,15 +9,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from field_app.domain.eligibility import Profile, age_on
 from field_app.domain.moments import Day, Moment
+from field_app.domain.safe_input import cleaned
 from field_app.domain.vocabulary import Document, Education, Language, Region, Sector, Sex, Vulnerability
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-Name = Annotated[str, Field(min_length=1, max_length=80)]
+# Text typed by a person: never a NUL, control character or lone surrogate (safe_input). The doors (the form,
+# `returnee add --json`) refuse them with a message before a model is built; the model drops them from anything
+# else (a record stored by an older version, which may hold a NUL the hub refuses for ever).
+Text = Annotated[str, BeforeValidator(cleaned)]
+Name = Annotated[Text, Field(min_length=1, max_length=80)]
 
 
 class Returnee(BaseModel):
@@ -39,12 +44,12 @@ class Returnee(BaseModel):
     phone: Annotated[str, Field(pattern=E164)] | None = None
     languages: list[Language] = []
     region: Region
-    locality: str | None = None  # a gazetteer id: the cercle or commune of return
+    locality: Annotated[Text, Field(max_length=80)] | None = None  # a gazetteer id: the cercle or commune of return
     returned_from: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     return_date: Day | None = None
     education: Education | None = None
     reads_french: bool | None = None
-    trade_before: Annotated[str, Field(max_length=120)] | None = None
+    trade_before: Annotated[Text, Field(max_length=120)] | None = None
     sectors: list[Sector] = []
     documents: list[Document] = []
     vulnerabilities: list[Vulnerability] = []

@@ -16,6 +16,7 @@ from babel import Locale
 
 from field_app.directory.phones import to_e164
 from field_app.domain.returnees import Returnee
+from field_app.domain.safe_input import InputFault, UnsafeInput, shown, text_fault
 from field_app.domain.vocabulary import (
     Document,
     Education,
@@ -27,7 +28,7 @@ from field_app.domain.vocabulary import (
     find_region,
 )
 from field_app.errors import Problem, ValidationError
-from field_app.i18n import FORMAT_LOCALES, _, language
+from field_app.i18n import FORMAT_LOCALES, _, format_number, language, ngettext
 from field_app.labels import too_long
 
 FIELDS = (
@@ -55,10 +56,60 @@ REQUIRED = frozenset({"given_name", "family_name", "sex", "region", "consent"})
 E = TypeVar("E", bound=StrEnum)
 # Two-letter CLDR territory codes that name no place a person returns from (groupings, pseudo-locales, unknown).
 NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+MAX_UNKNOWN_SHOWN = 10  # unknown field names listed one by one; the rest are counted
 
 
 class InvalidField(Exception):
     """One field's problem, already in words."""
+
+
+def fault_message(fault: InputFault, *, limit: int | None = None, char: str | None = None) -> str:
+    """A refused piece of input (field_app.domain.safe_input), in words, for after "field: "."""
+    n = limit or 0
+    words = {
+        InputFault.TOO_DEEP: lambda: ngettext(
+            "Nested too deeply (at most {n} level).", "Nested too deeply (at most {n} levels).", n
+        ),
+        InputFault.TOO_MANY: lambda: ngettext("Too many items (at most {n}).", "Too many items (at most {n}).", n),
+        InputFault.TOO_LONG: lambda: ngettext(
+            "Too long (at most {n} character).", "Too long (at most {n} characters).", n
+        ),
+        InputFault.BIG_NUMBER: lambda: ngettext(
+            "A number with too many digits (at most {n}).", "A number with too many digits (at most {n}).", n
+        ),
+        InputFault.NOT_FINITE: lambda: _("Not a number: NaN and Infinity are not allowed."),
+        InputFault.DUPLICATE_KEY: lambda: _("Given twice."),
+        InputFault.NUL: lambda: _("Contains a NUL character ({char}), which cannot be stored: remove it."),
+        InputFault.CONTROL: lambda: _("Contains an invisible control character ({char}): remove it."),
+        InputFault.SURROGATE: lambda: _("Contains an invalid character ({char}, not Unicode text): type it again."),
+        InputFault.TOO_LARGE: lambda: ngettext("Too large (at most {n} byte).", "Too large (at most {n} bytes).", n),
+        InputFault.NOT_UTF8: lambda: _("Not UTF-8 text."),
+        InputFault.NOT_JSON: lambda: _("Not valid JSON."),
+    }
+    return words[fault]().format(n=format_number(n), char=char or "")
+
+
+def input_problem(exc: UnsafeInput, *, where: str, source: str) -> Problem:
+    """A refused JSON document or part of it as a `field: message` problem: the field is the path inside the
+    document (`given_name`, `languages/3`) or, for the whole document, `where` (the option, e.g. `--json`);
+    `source` names the document for a person ("standard input", a file name)."""
+    if exc.fault is InputFault.NOT_JSON:
+        message = _("{file} is not valid JSON (line {line}, column {column}).")
+        return Problem(where, message.format(file=source, line=exc.line, column=exc.column))
+    if exc.fault is InputFault.NOT_UTF8:
+        return Problem(where, _("{file} is not UTF-8 text.").format(file=source))
+    if exc.fault is InputFault.TOO_LARGE:
+        kb = max(1, (exc.limit or 0) // 1024)
+        return Problem(where, _("{file} is too large (at most {n} kB).").format(file=source, n=format_number(kb)))
+    return Problem(exc.path or where, fault_message(exc.fault, limit=exc.limit, char=exc.char))
+
+
+def safe_text(value: str) -> str:
+    """`value` when it holds no refused character (NUL, controls, lone surrogates); InvalidField otherwise."""
+    fault = text_fault(value)
+    if fault is not None:
+        raise InvalidField(fault_message(fault[0], char=fault[1]))
+    return value
 
 
 def _blank(value: Any) -> bool:
@@ -73,7 +124,7 @@ def parse_text(value: Any, label: str, *, required: bool, max_length: int) -> st
         return None
     if not isinstance(value, str):
         raise InvalidField(_("{label} must be text.").format(label=label))
-    text = " ".join(value.split())
+    text = " ".join(safe_text(value).split())
     if len(text) > max_length:
         raise InvalidField(too_long(label, max_length))
     return text
@@ -89,7 +140,7 @@ def parse_code(enum: type[E], value: Any, label: str = "") -> E | None:
     except ValueError:
         choices = ", ".join(e.value for e in enum)
         raise InvalidField(
-            _("Unknown value “{value}” (one of: {choices}).").format(value=value, choices=choices)
+            _("Unknown value “{value}” (one of: {choices}).").format(value=shown(value), choices=choices)
         ) from None
 
 
@@ -208,15 +259,17 @@ def parse_region(value: Any) -> Region | None:
     region = find_region(value) if isinstance(value, str) else None
     if region is not None:
         return region
-    raise InvalidField(_("Unknown region “{value}”.").format(value=value))
+    raise InvalidField(_("Unknown region “{value}”.").format(value=shown(value)))
 
 
 def parse_country(value: Any) -> str | None:
     if _blank(value):
         return None
-    code = str(value).strip().upper()
+    if not isinstance(value, str):
+        raise InvalidField(_("“{value}” is not a country code (e.g. LY, DZ, FR).").format(value=shown(value)))
+    code = value.strip().upper()
     if len(code) != 2 or code in NOT_COUNTRIES or code not in Locale.parse("en").territories:
-        raise InvalidField(_("“{value}” is not a country code (e.g. LY, DZ, FR).").format(value=value))
+        raise InvalidField(_("“{value}” is not a country code (e.g. LY, DZ, FR).").format(value=shown(value)))
     return code
 
 
@@ -243,9 +296,7 @@ def parse_returnee(
         except InvalidField as exc:
             problems.append(Problem(name, str(exc)))
 
-    unknown = sorted(set(data) - set(FIELDS) - {"id"})
-    for name in unknown:
-        problems.append(Problem(name, _("unknown field.")))
+    problems.extend(unknown_fields(data, (*FIELDS, "id")))
     take("given_name", lambda v: parse_text(v, _("Given name"), required=True, max_length=80))
     take("family_name", lambda v: parse_text(v, _("Family name"), required=True, max_length=80))
     take("sex", lambda v: required(parse_code(Sex, v, _("Sex")), _("Sex")))
@@ -280,6 +331,19 @@ def parse_returnee(
     )
 
 
+def unknown_fields(data: Mapping[Any, Any], known: tuple[str, ...]) -> list[Problem]:
+    """A problem per field name not in `known` (the name quoted `shown`: short, refused characters escaped), at
+    most MAX_UNKNOWN_SHOWN of them and then how many more."""
+    names = sorted(shown(k, 40) for k in data if k not in known)
+    problems = [Problem(name, _("unknown field.")) for name in names[:MAX_UNKNOWN_SHOWN]]
+    more = len(names) - MAX_UNKNOWN_SHOWN
+    if more > 0:
+        problems.append(
+            Problem("…", ngettext("and {n} more unknown field.", "and {n} more unknown fields.", more).format(n=more))
+        )
+    return problems
+
+
 def required(value: E | None, label: str) -> E:
     if value is None:
         raise InvalidField(_("{label} is required.").format(label=label))
@@ -300,7 +364,7 @@ def _cross_checks(
     locality = values.get("locality")
     if locality and "region" not in bad:
         if locality not in localities:
-            problems.append(Problem("locality", _("Unknown place “{value}”.").format(value=locality)))
+            problems.append(Problem("locality", _("Unknown place “{value}”.").format(value=shown(locality))))
         elif values.get("region") is not None and localities[locality] != values["region"].value:
             problems.append(Problem("locality", _("Place of return is not in the region chosen.")))
     if "consent" not in bad and values.get("consent") is not True:

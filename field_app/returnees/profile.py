@@ -24,6 +24,7 @@ from field_app.returnees.form import (
     parse_date,
     parse_region,
     required,
+    unknown_fields,
 )
 
 # Required: age or birth_date, sex, region. Optional (unknown when absent, which makes some services
@@ -33,7 +34,7 @@ PROFILE_FIELDS = ("age", "birth_date", "sex", "region", "documents", "education"
 
 def parse_profile(data: Mapping[str, Any], *, today: dt.date) -> Profile:
     """A `Profile` from raw values (age from the birth date on `today`), or ValidationError naming every bad field."""
-    problems: list[Problem] = [Problem(name, _("unknown field.")) for name in sorted(set(data) - set(PROFILE_FIELDS))]
+    problems: list[Problem] = unknown_fields(data, PROFILE_FIELDS)
     values: dict[str, Any] = {}
     parsers: dict[str, Callable[[Any], Any]] = {
         "age": parse_age,
