@@ -51,17 +51,18 @@ def _new() -> str:
 
 def head(tx: Tx) -> int:
     """The latest change position devices can pull up to (0 for an empty log)."""
-    row = tx.one("SELECT max(seq) AS head FROM changes")
+    row = tx.one("SELECT max(pos) AS head FROM changes")  # the position pullers read by (hub/db.py)
     return int(row["head"]) if row is not None and row["head"] is not None else 0
 
 
 def directory_version(tx: Tx) -> str:
     """A digest of the directory: sha256 over the sorted `o:<id>:<hash>` and `l:<id>:<hash>` lines (the device
-    computes the same over its own documents, `field_app.directory.build.content_hash`)."""
-    rows = tx.all("SELECT id, content_hash FROM organizations ORDER BY id")
-    lines = [f"o:{r['id']}:{r['content_hash']}" for r in rows]
-    lines += [f"l:{r['id']}:{r['content_hash']}" for r in tx.all("SELECT id, content_hash FROM localities ORDER BY id")]
-    return version_of(lines)
+    computes the same over its own documents, `field_app.directory.manifest.local_version`). Kept in `meta` by
+    every directory write (`hub/directory.py`); computed from the rows for a database from before issue 10."""
+    from field_app.hub import directory
+
+    stored = directory.stored_version(tx)
+    return stored if stored is not None else directory.computed_version(tx)
 
 
 def version_of(lines: list[str]) -> str:
