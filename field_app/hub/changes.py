@@ -29,9 +29,7 @@ from field_app.sync.protocol import MAX_PULL, Change, PullResponse
 DIRECTORY_ENTITIES = ("organization", "locality")
 CASEWORK_ENTITIES = ("referral", "referral_event")  # scoped by region (offices) or creating device (agents)
 SUPERVISOR_ENTITIES = ("device", "access", "directory_audit")  # supervisors only
-_INSERT = (
-    "INSERT INTO changes (entity, entity_id, op, data, region, device_id, origin, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+COLUMNS = ("entity", "entity_id", "op", "data", "region", "device_id", "origin", "at")
 
 
 def dumps(value: Any) -> str:
@@ -75,7 +73,7 @@ def append_many(tx: Tx, rows: Sequence[Row], *, now: dt.datetime) -> None:
     """Add rows in this order (one pipelined statement); they get positions in this order."""
     if rows:
         at = stamp(now)
-        tx.executemany(_INSERT, [r.params(at) for r in rows])
+        tx.insert_many("changes", COLUMNS, [r.params(at) for r in rows])
         tx.logged = True
 
 

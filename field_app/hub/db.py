@@ -100,6 +100,16 @@ class Tx(abc.ABC):
     def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         """Run one statement for each of `rows`, in order (PostgreSQL: pipelined, one round trip)."""
 
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        """Insert `rows` (values in `columns` order), in order: SQLite executemany, PostgreSQL one COPY."""
+        if rows:
+            marks = ", ".join("?" for _ in columns)
+            self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def among(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`column` is one of `values`, as SQL and its parameters (PostgreSQL: one array parameter)."""
+        return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
+
     @property
     def for_update(self) -> str:
         """` FOR UPDATE` on PostgreSQL (row locks), nothing on SQLite (the transaction is the only writer)."""
@@ -298,6 +308,19 @@ class _PgTx(Tx):
                 cursor.executemany(sql.replace("?", "%s"), [list(r) for r in rows])
         except self._conflicts as exc:
             raise Conflict(str(exc).strip()) from exc
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Params]) -> None:
+        if not rows:
+            return
+        try:
+            with self.conn.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except self._conflicts as exc:
+            raise Conflict(str(exc).strip()) from exc
+
+    def among(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
 
     def all(self, sql: str, params: Params = ()) -> list[Row]:
         try:

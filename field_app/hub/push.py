@@ -110,6 +110,15 @@ def nul_at(value: Any, where: str = "") -> str | None:
     return None
 
 
+def _nul_in(op: Op) -> str | None:
+    """Where the op holds a NUL (its id and kinds are checked by the wire model already)."""
+    if "\x00" in op.entity_id:
+        return "entity_id"
+    if "\\u0000" not in json.dumps(op.payload):  # quick: most ops have none
+        return None
+    return nul_at(op.payload, "payload")
+
+
 def _invalid(exc: pydantic.ValidationError, prefix: str = "") -> Rejected:
     first = exc.errors()[0]
     where = clip(".".join(str(p) for p in (prefix, *first["loc"]) if p != ""))
@@ -150,10 +159,19 @@ class _Ref:
     new: bool = False
     changed: bool = False  # status/flagged to write
     referral: Referral | None = None
+    params: list[Any] | None = None  # a new referral's columns (REFERRAL_COLUMNS without status and flagged)
+    _state: ReferralState | None = None
 
     @property
     def state(self) -> ReferralState:
-        return referrals.fold_ranked(self.events)
+        if self._state is None:
+            self._state = referrals.fold_ranked(self.events)
+        return self._state
+
+    def add(self, ranked: list[Ranked]) -> None:
+        self.events = self.events + ranked
+        self._state = None
+        self.changed = True
 
     def event(self, event_id: str) -> ReferralEvent | None:
         return next((r.event for r in self.events if r.event.id == event_id), None)
@@ -163,7 +181,6 @@ class _Ref:
 class _Writes:
     returnee_inserts: list[list[Any]] = field(default_factory=list)
     returnee_updates: list[list[Any]] = field(default_factory=list)
-    referral_inserts: list[list[Any]] = field(default_factory=list)
     event_inserts: list[list[Any]] = field(default_factory=list)
     change_rows: list[changes.Row] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # claimed op ids whose effect was there already
@@ -178,12 +195,12 @@ def service_owners(tx: Tx, service_ids: set[str]) -> dict[str, str | None]:
     org_ids = sorted({s.split("/", 1)[0] for s in service_ids if "/" in s})
     known: dict[str, frozenset[str]] = {}
     if org_ids:
-        marks = ", ".join("?" for _ in org_ids)
-        rows = tx.all(f"SELECT id, content_hash FROM organizations WHERE id IN ({marks})", org_ids)
+        where, params = tx.among("id", org_ids)
+        rows = tx.all(f"SELECT id, content_hash FROM organizations WHERE {where}", params)
         missing = [r["id"] for r in rows if (r["id"], r["content_hash"]) not in _SERVICES]
         if missing:
-            marks = ", ".join("?" for _ in missing)
-            for r in tx.all(f"SELECT id, content_hash, document FROM organizations WHERE id IN ({marks})", missing):
+            where, params = tx.among("id", missing)
+            for r in tx.all(f"SELECT id, content_hash, document FROM organizations WHERE {where}", params):
                 document = json.loads(r["document"])
                 _SERVICES[(r["id"], r["content_hash"])] = frozenset(
                     f"{r['id']}/{s.get('id')}" for s in document.get("services", []) if isinstance(s, dict)
@@ -196,15 +213,12 @@ def service_owners(tx: Tx, service_ids: set[str]) -> dict[str, str | None]:
     return out
 
 
-def _in(column: str, values: list[str]) -> str:
-    return f"{column} IN ({', '.join('?' for _ in values)})"
-
-
 class _Batch:
     def __init__(self, tx: Tx, caller: Caller, now: dt.datetime):
         self.tx = tx
         self.caller = caller
         self.now = now
+        self.stamp = stamp(now)
         self.writes = _Writes()
         self.returnees: dict[str, dict[str, Any]] = {}  # id -> {device_id, version, document (parsed Returnee)}
         self.refs: dict[str, _Ref] = {}
@@ -222,7 +236,7 @@ class _Batch:
         digests = [payload_hash(op) for op in ops]
         first: dict[str, int] = {}
         for i, op in enumerate(ops):
-            where = nul_at(op.model_dump())
+            where = _nul_in(op)
             if where is not None:  # PostgreSQL text cannot hold NUL: refused on every engine alike
                 answers[i] = OpResult(
                     op_id=op.op_id, result="rejected", code="invalid_payload", reason=f"{clip(where)}: NUL character"
@@ -259,22 +273,30 @@ class _Batch:
     def _claim(self, ops: list[Op], digests: list[str]) -> set[str]:
         if not ops:
             return set()
-        at = stamp(self.now)
-        values = ", ".join("(?, ?, ?, ?, ?, 'applied', ?)" for _ in ops)
-        params: list[Any] = []
-        for op, digest in zip(ops, digests, strict=True):
-            params += [op.op_id, digest, self.caller.id, op.entity, op.entity_id, at]
-        rows = self.tx.all(
-            "INSERT INTO ops (op_id, payload_hash, device_id, entity, entity_id, result, received_at) "
-            f"VALUES {values} ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
-            params,
-        )
+        columns = [
+            [op.op_id for op in ops],
+            digests,
+            [self.caller.id] * len(ops),
+            [op.entity for op in ops],
+            [op.entity_id for op in ops],
+            [self.stamp] * len(ops),
+        ]
+        insert = "INSERT INTO ops (op_id, payload_hash, device_id, entity, entity_id, received_at, result) "
+        if self.tx.dialect == "postgres":  # one array per column: the statement is the same for every batch
+            sql = f"{insert} SELECT *, 'applied' FROM unnest({', '.join('?::text[]' for _ in columns)})"
+            params: list[Any] = columns
+        else:
+            row = "(?, ?, ?, ?, ?, ?, 'applied')"
+            sql = f"{insert} VALUES {', '.join(row for _ in ops)}"
+            params = [value for row in zip(*columns, strict=True) for value in row]
+        rows = self.tx.all(f"{sql} ON CONFLICT (op_id) DO NOTHING RETURNING op_id", params)
         return {r["op_id"] for r in rows}
 
     def _earlier(self, op_ids: list[str]) -> dict[str, str]:
         if not op_ids:
             return {}
-        rows = self.tx.all(f"SELECT op_id, payload_hash FROM ops WHERE {_in('op_id', op_ids)}", op_ids)
+        where, params = self.tx.among("op_id", op_ids)
+        rows = self.tx.all(f"SELECT op_id, payload_hash FROM ops WHERE {where}", params)
         return {r["op_id"]: r["payload_hash"] for r in rows}
 
     def _seen(self, op: Op, digest: str, stored_hash: str | None) -> OpResult:
@@ -343,12 +365,11 @@ class _Batch:
         rows: list[dict[str, Any]] = []
         if referral_ids or returnee_ids:
             where, params = [], []
-            if referral_ids:
-                where.append(_in("id", sorted(referral_ids)))
-                params += sorted(referral_ids)
-            if returnee_ids:
-                where.append(_in("returnee_id", sorted(returnee_ids)))
-                params += sorted(returnee_ids)
+            for column, values in (("id", referral_ids), ("returnee_id", returnee_ids)):
+                if values:
+                    sql, more = tx.among(column, sorted(values))
+                    where.append(sql)
+                    params += more
             rows = tx.all(f"SELECT * FROM referrals WHERE {' OR '.join(where)} ORDER BY id{tx.for_update}", params)
         stored = referrals.ranked_events(tx, [r["id"] for r in rows])
         for row in sorted(rows, key=lambda r: int(r["n"])):
@@ -356,18 +377,19 @@ class _Batch:
             self.by_returnee.setdefault(row["returnee_id"], []).append(row["id"])
         people_ids = sorted(returnee_ids | {r["returnee_id"] for r in rows})
         if people_ids:
-            sql = f"SELECT id, device_id, version, document FROM returnees WHERE {_in('id', people_ids)}"
-            for r in tx.all(sql, people_ids):
+            where_id, params = tx.among("id", people_ids)
+            for r in tx.all(f"SELECT id, device_id, version, document FROM returnees WHERE {where_id}", params):
                 document = Returnee.model_validate_json(r["document"])
                 self.returnees[r["id"]] = {
                     "device_id": r["device_id"],
                     "version": int(r["version"]),
                     "document": document,
                 }
-        known = {r.event.id for ref in self.refs.values() for r in ref.events}
-        others = sorted(event_ids - known)
+        self.event_owner = {r.event.id: r.event for ref in self.refs.values() for r in ref.events}
+        others = sorted(event_ids - set(self.event_owner))
         if others:
-            for r in tx.all(f"SELECT id, document FROM referral_events WHERE {_in('id', others)}", others):
+            where_id, params = tx.among("id", others)
+            for r in tx.all(f"SELECT id, document FROM referral_events WHERE {where_id}", params):
                 self.event_owner[r["id"]] = ReferralEvent.model_validate_json(r["document"])
         self.owners = service_owners(tx, service_ids)
         # receipt ranks, drawn once the referrals are locked: at most one per event sent, plus each `sent`
@@ -489,10 +511,9 @@ class _Batch:
 
     def _store(self, ref: _Ref, fresh: list[ReferralEvent], *, source: str) -> None:
         ranked = [Ranked(e, self._rank()) for e in fresh]
-        ref.events = ref.events + ranked
+        ref.add(ranked)
         self.event_owner |= {r.event.id: r.event for r in ranked}  # an id reused by a later op is a conflict
         state = ref.state
-        ref.changed = True
         for r in ranked:
             self.writes.event_inserts.append(referrals.event_params(r.event, r.received, source=source, now=self.now))
             change = referrals.event_change(r.event, r.received, state, ref.row, origin=self.caller.id)
@@ -521,8 +542,7 @@ class _Batch:
                 "status": ReferralStatus.QUEUED.value,
                 "flagged": "[]",
             }
-            ref = _Ref(row=row, events=[], new=True, referral=referral)
-            self.writes.referral_inserts.append(params)
+            ref = _Ref(row=row, events=[], new=True, referral=referral, params=params)
             self.refs[referral.id] = ref
             self.by_returnee.setdefault(referral.returnee_id, []).append(referral.id)
             self._referral_change(ref)  # before its events: an office learns of it first
@@ -559,27 +579,32 @@ class _Batch:
 
     def _write(self, unclaim: list[str]) -> None:
         tx, w = self.tx, self.writes
-        tx.executemany(
-            "INSERT INTO returnees (id, device_id, region, version, document, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            w.returnee_inserts,
+        tx.insert_many(
+            "returnees", ("id", "device_id", "region", "version", "document", "updated_at"), w.returnee_inserts
         )
         tx.executemany(
             "UPDATE returnees SET version = ?, region = ?, document = ?, updated_at = ? WHERE id = ?",
             w.returnee_updates,
         )
-        tx.executemany(referrals.INSERT_REFERRAL, w.referral_inserts)
-        tx.executemany(referrals.INSERT_EVENT, w.event_inserts)
-        updates = []
+        inserts, updates = [], []
         for ref in self.refs.values():
-            if ref.changed:
-                state = ref.state
-                updates.append([state.status.value, json.dumps(list(state.flagged)), stamp(self.now), ref.row["id"]])
+            state = ref.state
+            flagged = json.dumps(list(state.flagged))
+            if ref.new:  # inserted with its status after the batch: no UPDATE
+                assert ref.params is not None
+                inserts.append([*ref.params, state.status.value, flagged])
+            elif ref.changed:
+                updates.append([state.status.value, flagged, self.stamp, ref.row["id"]])
+        tx.insert_many("referrals", referrals.REFERRAL_COLUMNS, inserts)
+        tx.insert_many("referral_events", referrals.EVENT_COLUMNS, w.event_inserts)
         tx.executemany(referrals.UPDATE_STATUS, updates)
         changes.append_many(tx, w.change_rows, now=self.now)
         if w.duplicates:
-            tx.execute(f"UPDATE ops SET result = 'duplicate' WHERE {_in('op_id', w.duplicates)}", w.duplicates)
+            where, params = tx.among("op_id", w.duplicates)
+            tx.execute(f"UPDATE ops SET result = 'duplicate' WHERE {where}", params)
         if unclaim:
-            tx.execute(f"DELETE FROM ops WHERE {_in('op_id', unclaim)}", unclaim)
+            where, params = tx.among("op_id", unclaim)
+            tx.execute(f"DELETE FROM ops WHERE {where}", params)
 
     # -- the other entities, one by one ------------------------------------------------------------------------
 

@@ -125,10 +125,11 @@ INSERT_REFERRAL = (
     "INSERT INTO referrals (id, returnee_id, service_id, organization_id, region, device_id, document, status, "
     "flagged, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', '[]', ?, ?)"
 )
-INSERT_EVENT = (
-    "INSERT INTO referral_events (id, referral_id, kind, at, source, document, received_at, received) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
+REFERRAL_COLUMNS = (
+    "id", "returnee_id", "service_id", "organization_id", "region", "device_id", "document", "created_at",
+    "updated_at", "status", "flagged",
+)  # fmt: skip
+EVENT_COLUMNS = ("id", "referral_id", "kind", "at", "source", "document", "received_at", "received")
 UPDATE_STATUS = "UPDATE referrals SET status = ?, flagged = ?, updated_at = ? WHERE id = ?"
 
 
@@ -201,7 +202,11 @@ def add_events(
     ranked = [Ranked(e, r) for e, r in zip(fresh, draw_ranks(tx, len(fresh)), strict=True)]
     state = fold_ranked(stored_before + ranked)
     if ranked:
-        tx.executemany(INSERT_EVENT, [event_params(r.event, r.received, source=source, now=now) for r in ranked])
+        tx.insert_many(
+            "referral_events",
+            EVENT_COLUMNS,
+            [event_params(r.event, r.received, source=source, now=now) for r in ranked],
+        )
         tx.execute(UPDATE_STATUS, [state.status.value, json.dumps(list(state.flagged)), stamp(now), row["id"]])
         changes.append_many(tx, [event_change(r.event, r.received, state, row, origin=origin) for r in ranked], now=now)
     return fresh, state

@@ -120,7 +120,8 @@ ALTER TABLE changes ADD COLUMN origin TEXT
 # hub/db.py: pullers read by position, never by the insertion id `seq`), indexes for the scoped pulls by position,
 # and each referral event's receipt rank (`received`: the hub's order, which the fold follows; device clocks only
 # order what the hub has not received yet). Old rows: pos = seq (their order so far; device cursors stay valid),
-# and ranks in the order the fold used until now (time, then id), so no stored status changes.
+# and ranks in the order the fold used until now (time, then id), so no stored status changes. The scope indexes
+# by `seq` give way to the same by `pos` (each index costs every insert and every sequencer update).
 _COMMON_V4 = """
 ALTER TABLE changes ADD COLUMN pos BIGINT;
 UPDATE changes SET pos = seq;
@@ -129,6 +130,9 @@ CREATE INDEX changes_unnumbered ON changes(seq) WHERE pos IS NULL;
 CREATE INDEX changes_device_pos ON changes(device_id, pos);
 CREATE INDEX changes_region_pos ON changes(region, pos);
 CREATE INDEX changes_entity_pos ON changes(entity, pos);
+DROP INDEX changes_device;
+DROP INDEX changes_region;
+DROP INDEX changes_entity;
 ALTER TABLE referral_events ADD COLUMN received BIGINT;
 UPDATE referral_events SET received = ranked.k FROM (
     SELECT id, row_number() OVER (ORDER BY at, id) AS k FROM referral_events
