@@ -462,7 +462,7 @@ def detail(db: sqlite_utils.Database, referral_id: str, *, now: dt.datetime) -> 
         item=line,
         referral=stored.referral,
         person=person,
-        events=in_order(list(stored.events)),
+        events=in_order(list(stored.events), stored.order),  # the hub's receipt order (issue 10)
         flagged=flagged,
         moves=next_moves(stored.status),
         service=service,

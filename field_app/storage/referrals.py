@@ -4,15 +4,32 @@ The `status`, `flagged`, `last_event_at`, `follow_up`, `reason` and `outcome` co
 recomputed (`refresh`) whenever an event is added here or merged from the hub. Referrals made on other devices
 (an office's region, a supervisor's country) arrive as pulled `referral` changes (`put_pulled_referral`): they
 keep the device that made them in `origin_device` and the person, when shared, in `shared_persons`.
+
+The hub's event order (issue 10). Every event the hub holds has a receipt rank (`received` in what the hub sends:
+pulled `referral_event` changes, the events of a pulled `referral` change, the events of a push answer); it is
+stored in `referral_events.hub_order` and the fold follows it (`domain.referrals.fold(events, order)`): `created`
+first, then the hub's order, then the events only this device has (not at the hub yet) by time. So a device whose
+clock is wrong, or an event made offline long ago, cannot reorder what the hub already decided: a backdated
+`revoked` that reaches the hub after an office's `enrolled` stays flagged on every device, as on the hub.
+What the hub sends about an event it holds is taken as it is, also for an event this device already has: its
+rank (and its document, e.g. the `sent` the hub made again after a restore) overwrite the stored ones, so that
+after a reconcile (ranks cleared, a full pull) the device folds with the new database's ranks only.
+A push answer (`merge_push_answer`, called by the sync engine inside each batch's checkpoint) carries the
+referral's events as the hub holds them: the hub's `sent` and the ranks of this device's own events come that
+way, never by pull (the hub leaves a device's own referral rows out of its pulls).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+import pydantic
 import sqlite_utils
 
 from field_app.domain.referrals import (
@@ -29,15 +46,18 @@ from field_app.errors import Conflict, NotFound, StorageError
 from field_app.i18n import _
 from field_app.storage import outbox
 from field_app.storage.shared_persons import put_shared_person
-from field_app.sync.protocol import ReferralChange
+from field_app.sync.protocol import OpResult, ReferralChange
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class StoredReferral:
     referral: Referral
     status: ReferralStatus
-    events: tuple[ReferralEvent, ...]
+    events: tuple[ReferralEvent, ...]  # in fold order (`in_order(events, order)`)
     updated_at: dt.datetime
+    order: Mapping[str, int] = field(default_factory=dict)  # event id -> the hub's receipt rank (events it holds)
 
 
 def create_referral(db: sqlite_utils.Database, referral: Referral, created: ReferralEvent) -> None:
@@ -103,37 +123,35 @@ def add_event(db: sqlite_utils.Database, event: ReferralEvent) -> StoredReferral
     return get_referral(db, event.referral_id)
 
 
-def merge_event(db: sqlite_utils.Database, event: ReferralEvent) -> bool:
-    """Take in an event that came from the hub (e.g. `sent`, or the office's `accepted`): insert it unless it is
-    already here, then re-fold the referral's status. Nothing is queued (the hub has it). Returns False when the
-    event was already known or its referral is not on this device. Runs inside the caller's transaction."""
+def merge_event(db: sqlite_utils.Database, event: ReferralEvent, *, received: int | None = None) -> bool:
+    """Take in an event that came from the hub (e.g. `sent`, or the office's `accepted`, a pulled `referral_event`
+    change), with its hub receipt rank `received` (None from a hub older than issue 10): insert it unless it is
+    already here, or else take the hub's rank and document for it; then re-fold the referral's status. Nothing is
+    queued (the hub has it). Returns False when nothing changed (the event already known as the hub sends it) or
+    its referral is not on this device. Runs inside the caller's transaction."""
     if db.execute("SELECT 1 FROM referrals WHERE id = ?", [event.referral_id]).fetchone() is None:
         return False
-    if db.execute("SELECT 1 FROM referral_events WHERE id = ?", [event.id]).fetchone() is not None:
-        return False
     with db.atomic():
-        _insert_event(db, event)
-        refresh(db, event.referral_id)
-    return True
+        changed = _take(db, event, received)
+        if changed:
+            refresh(db, event.referral_id)
+    return changed
 
 
 def put_pulled_referral(db: sqlite_utils.Database, change: ReferralChange, *, now: dt.datetime) -> bool:
     """Take in a referral as the hub holds it (a pulled `referral` change): insert it when it is new here (made
-    on another device: `origin_device` = that device), add the events this device lacks, re-fold, and store the
-    person when the hub shared them. A referral made on this device keeps its own row. Runs inside the caller's
-    transaction; returns True (the change was used)."""
+    on another device: `origin_device` = that device), add the events this device lacks and take the hub's rank
+    (and document) for those it has, re-fold, and store the person when the hub shared them. A referral made on
+    this device keeps its own row. Runs inside the caller's transaction; returns True (the change was used)."""
     referral = Referral.model_validate({k: v for k, v in change.referral.items() if k in Referral.model_fields})
-    events = [
-        ReferralEvent.model_validate({k: v for k, v in e.items() if k in ReferralEvent.model_fields})
-        for e in change.events
-    ]
-    if any(e.referral_id != referral.id for e in events):
+    events = hub_events(change.events)
+    if any(e.referral_id != referral.id for e, _rank in events):
         raise ValueError("an event of another referral came with this referral")
     with db.atomic():
         if change.person is not None:
             put_shared_person(db, change.person, now=now)
         if db.execute("SELECT 1 FROM referrals WHERE id = ?", [referral.id]).fetchone() is None:
-            first = min((e.at for e in events), default=referral.created_at)
+            first = min((e.at for e, _rank in events), default=referral.created_at)
             db.table("referrals").insert(
                 {
                     "id": referral.id,
@@ -151,29 +169,96 @@ def put_pulled_referral(db: sqlite_utils.Database, change: ReferralChange, *, no
                     "origin_device": change.device_id,
                 }
             )
-        known = {r[0] for r in db.execute("SELECT id FROM referral_events WHERE referral_id = ?", [referral.id])}
-        for event in events:
-            if event.id not in known:
-                _insert_event(db, event)
-                known.add(event.id)
+        for event, rank in events:
+            _take(db, event, rank)
         refresh(db, referral.id)
     return True
+
+
+def merge_push_answer(db: sqlite_utils.Database, result: OpResult) -> bool:
+    """Take in the hub's answer to one pushed referral / referral_event op (`applied` or `duplicate`): the
+    referral's events as the hub holds them, each with its receipt rank (the hub's `sent` included, and this
+    device's own events, now ranked), then re-fold. The sync engine calls it for each such answer inside the
+    batch's checkpoint transaction. Returns False, writing nothing, when the answer carries no events, is about a
+    referral this device does not hold, or carries events that are not valid (logged without their content: the
+    op is done either way, and the next pulled change of that referral brings its state)."""
+    if result.result == "rejected" or not result.events:
+        return False
+    try:
+        events = hub_events(result.events)
+    except (pydantic.ValidationError, ValueError):
+        log.warning("push answer for op %s: events not valid, not merged", result.op_id)
+        return False
+    referral_ids = {e.referral_id for e, _rank in events}
+    if len(referral_ids) != 1:
+        log.warning("push answer for op %s: events of %d referrals, not merged", result.op_id, len(referral_ids))
+        return False
+    (referral_id,) = referral_ids
+    if db.execute("SELECT 1 FROM referrals WHERE id = ?", [referral_id]).fetchone() is None:
+        return False
+    with db.atomic():
+        for event, rank in events:
+            _take(db, event, rank)
+        refresh(db, referral_id)
+    return True
+
+
+def hub_events(dicts: Iterable[Mapping[str, Any]]) -> list[tuple[ReferralEvent, int | None]]:
+    """Events as the hub sends them (the event's fields and `received`, its receipt rank, plus what a change
+    row adds, e.g. `status`): each event with its rank (None when the hub did not give one)."""
+    out: list[tuple[ReferralEvent, int | None]] = []
+    for d in dicts:
+        event = ReferralEvent.model_validate({k: v for k, v in d.items() if k in ReferralEvent.model_fields})
+        out.append((event, _rank(d.get("received"))))
+    return out
+
+
+def _rank(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+def _take(db: sqlite_utils.Database, event: ReferralEvent, rank: int | None) -> bool:
+    """An event as the hub holds it: inserted when new; for a known one, the hub's rank and document replace the
+    stored ones (a rank of None keeps the stored rank). True when something was written."""
+    row = db.execute("SELECT document, hub_order FROM referral_events WHERE id = ?", [event.id]).fetchone()
+    if row is None:
+        _insert_event(db, event, rank)
+        return True
+    document = event.model_dump_json()
+    rank = row[1] if rank is None else rank
+    if row[0] == document and row[1] == rank:
+        return False
+    if ReferralEvent.model_validate_json(row[0]).referral_id != event.referral_id:
+        return False  # an id this device holds for another referral: never moved (the hub refuses such clashes)
+    db.execute(
+        "UPDATE referral_events SET kind = ?, at = ?, document = ?, hub_order = ? WHERE id = ?",
+        [event.kind.value, event.at.isoformat(), document, rank, event.id],
+    )
+    return True
+
+
+def hub_order(db: sqlite_utils.Database, referral_id: str) -> dict[str, int]:
+    """The hub's receipt rank of each of the referral's events it holds (event id -> rank)."""
+    rows = db.execute(
+        "SELECT id, hub_order FROM referral_events WHERE referral_id = ? AND hub_order IS NOT NULL", [referral_id]
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
 def refresh(db: sqlite_utils.Database, referral_id: str) -> None:
     """Recompute a referral's cached columns from all its events: status and flagged events (the fold),
     `last_event_at`/`updated_at` (the latest event), and `follow_up`, `reason`, `outcome` as set by the latest
-    event (in fold order) that carried one and was not flagged. Inside the caller's transaction."""
-    events = [
-        ReferralEvent.model_validate_json(r[0])
-        for r in db.execute("SELECT document FROM referral_events WHERE referral_id = ?", [referral_id])
-    ]
+    event (in fold order: the hub's receipt order, see the module docstring) that carried one and was not flagged.
+    Inside the caller's transaction."""
+    events, order = _events(db, referral_id)
     if not events:
         return
-    state = fold(events)
+    state = fold(events, order)
     flagged = set(state.flagged)
     follow_up = reason = outcome = None
-    for event in in_order(events):
+    for event in in_order(events, order):
         if event.id in flagged:
             continue
         follow_up = event.follow_up or follow_up
@@ -196,7 +281,21 @@ def refresh(db: sqlite_utils.Database, referral_id: str) -> None:
     )
 
 
-def _insert_event(db: sqlite_utils.Database, event: ReferralEvent) -> None:
+def _events(db: sqlite_utils.Database, referral_id: str) -> tuple[list[ReferralEvent], dict[str, int]]:
+    """The referral's events (as stored) and the hub's ranks of those it holds."""
+    events: list[ReferralEvent] = []
+    order: dict[str, int] = {}
+    for document, rank in db.execute(
+        "SELECT document, hub_order FROM referral_events WHERE referral_id = ?", [referral_id]
+    ):
+        event = ReferralEvent.model_validate_json(document)
+        events.append(event)
+        if rank is not None:
+            order[event.id] = int(rank)
+    return events, order
+
+
+def _insert_event(db: sqlite_utils.Database, event: ReferralEvent, rank: int | None = None) -> None:
     db.table("referral_events").insert(
         {
             "id": event.id,
@@ -204,6 +303,7 @@ def _insert_event(db: sqlite_utils.Database, event: ReferralEvent) -> None:
             "kind": event.kind.value,
             "at": event.at.isoformat(),
             "document": event.model_dump_json(),
+            "hub_order": rank,
         }
     )
 
@@ -212,12 +312,13 @@ def get_referral(db: sqlite_utils.Database, referral_id: str) -> StoredReferral:
     row = db.execute("SELECT document, status, updated_at FROM referrals WHERE id = ?", [referral_id]).fetchone()
     if row is None:
         raise NotFound(_("no referral with id {id}").format(id=referral_id))
-    events = tuple(
-        ReferralEvent.model_validate_json(r[0])
-        for r in db.execute("SELECT document FROM referral_events WHERE referral_id = ? ORDER BY at, id", [referral_id])
-    )
+    events, order = _events(db, referral_id)
     return StoredReferral(
-        Referral.model_validate_json(row[0]), ReferralStatus(row[1]), events, dt.datetime.fromisoformat(row[2])
+        Referral.model_validate_json(row[0]),
+        ReferralStatus(row[1]),
+        tuple(in_order(events, order)),
+        dt.datetime.fromisoformat(row[2]),
+        order,
     )
 
 

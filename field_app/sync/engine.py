@@ -534,7 +534,9 @@ def apply_change(db: sqlite_utils.Database, change: Change, *, now: dt.datetime 
         case "referral_event", "upsert":
             fields = {k: v for k, v in data.items() if k in ReferralEvent.model_fields}
             event = ReferralEvent.model_validate(fields)
-            return merge_event(db, event) or _known_event(db, event.id)
+            received = data.get("received")  # the hub's receipt rank (issue 10): the fold follows it
+            rank = received if isinstance(received, int) and not isinstance(received, bool) else None
+            return merge_event(db, event, received=rank) or _known_event(db, event.id)
         case "referral", "upsert":
             return put_pulled_referral(db, ReferralChange.model_validate(data), now=now or utc_now())
         case "device", "upsert":
