@@ -1,16 +1,23 @@
 """The hub's HTTP API (FastAPI). Every answer that is not a success is a `Problem` body {detail, code, field}.
 
-Endpoints (prefix /api/v1): GET info; POST devices/enrol; POST sync/push (gzip or plain JSON); GET sync/pull;
-GET referrals (supervisors, and offices for their region), GET referrals/{id}, POST referrals/{id}/events (an
-office of the referral's region or a supervisor); PUT/DELETE directory/organizations/{id} (supervisors).
-OpenAPI at /openapi.json and the interactive page at /docs (it loads its script from a CDN, so it does not render
-offline; /openapi.json always works).
+Endpoints (prefix /api/v1): GET info; POST devices/enrol; POST sync/push (gzip or plain JSON); GET sync/pull
+(`cursor`, `limit`, `check`, `full`; answers the hub's `state` and `missing`); GET referrals (supervisors, and
+offices for their region), GET referrals/{id}, POST referrals/{id}/events (who may send which kind: `hub/rules.py`,
+the same rules as a pushed event); PUT/DELETE directory/organizations/{id} (supervisors); POST sync/ops/diff and
+sync/directory/diff (hub/trust_api.py, hub/directory_sync.py). OpenAPI at /openapi.json and the interactive page at
+/docs (it loads its script from a CDN, so it does not render offline; /openapi.json always works). Every route
+documents the statuses it may answer (`_REFUSALS` for all, `_answers(...)` per route): tests/hub/test_schemathesis.py
+holds the hub to it.
 
-Bad input is a 4xx and writes nothing: 400 malformed JSON or gzip, 401 missing/unknown/revoked token or enrolment
-code, 403 wrong role or region, 404 unknown referral or organisation, 409 an event id reused with other content,
-413 a body over MAX_BODY_BYTES on the wire or MAX_INFLATED_BYTES once inflated, 415 an unknown content encoding,
-422 wrong types or values. An unreachable database is 503 with Retry-After. Within a push, each op has its own
-answer (see hub/push.py): a replayed op id with another payload is that op `rejected` (`op_id_reused`) in a 200.
+Bad input is a 4xx and writes nothing: 400 malformed JSON or gzip (nested too deep, an integer of thousands of
+digits, not UTF-8), 401 missing/unknown/revoked token or enrolment code, 403 wrong role, 404 unknown referral or
+organisation — and a referral the caller may not see, for reads and writes alike (never "it exists"), 409 an
+event id reused with other content, 413 a body over MAX_BODY_BYTES on the wire or MAX_INFLATED_BYTES once
+inflated, 415 an unknown content encoding, 422 wrong types or values (numbers for dates, integers out of range:
+cursors stop at 2^63 - 1, NUL characters, lone surrogates). An unreachable database is 503 with Retry-After;
+anything else unforeseen is a 500 with the same Problem body (`CatchAll`; its log line has no request data).
+Within a push, each op has its own answer (see hub/push.py): a replayed op id with another payload is that op
+`rejected` (`op_id_reused`) in a 200. Messages quote at most `errors.clip` of the input.
 """
 
 from __future__ import annotations
@@ -410,10 +417,11 @@ def create_app(db: HubDB, *, hub_id: str) -> FastAPI:
         ),
     )
     def office_event(
-        referral_id: ReferralId, event: OfficeEvent, caller: ReaderDep, response: Response
+        referral_id: ReferralId, event: OfficeEvent, caller: CallerDep, response: Response
     ) -> ReferralItem:
-        """An office (of the referral's region) or a supervisor moves a referral along. Give `id` to retry safely:
-        the same id and content again answers 200 with nothing added; the same id with other content is 409."""
+        """An office (of the referral's region) or a supervisor moves a referral along; the device that created a
+        referral may cancel it (`revoked`) — the same rules as a pushed event (`hub/rules.py`). Give `id` to retry
+        safely: the same id and content again answers 200 with nothing added; the same id with other content is 409."""
         _refuse_nul(event.model_dump(mode="json"))
         with db.transaction() as tx:
             item, created = service.office_event(tx, caller, referral_id, event, now=_utcnow())

@@ -12,7 +12,7 @@ import uuid
 
 import pydantic
 
-from field_app.domain.referrals import AGENT_KINDS, OFFICE_KINDS, EventKind, ReferralEvent
+from field_app.domain.referrals import EventKind, ReferralEvent
 from field_app.domain.vocabulary import Region, find_region
 from field_app.errors import AuthError, FieldAppError, NotFound, clip
 from field_app.hub import auth, changes, devices, directory, people, referrals, rules, trust
@@ -179,9 +179,10 @@ def office_event(
 ) -> tuple[ReferralItem, bool]:
     """An office (of the referral's region) or a supervisor moves a referral along: (the referral, whether the
     event is new). The same id and content again adds nothing; the same id with other content is 409. Who may
-    send which kind is `rules.check_event`, as for a pushed event (an office's `revoked` is 403 here and
-    `forbidden` in a push; another region's referral is 404 here and `unknown_entity` in a push)."""
-    kinds = sorted(k.value for k in OFFICE_KINDS | AGENT_KINDS)
+    send which kind is `rules.check_event`, as for a pushed event, for every role (an office's `revoked` is 403 here
+    and `forbidden` in a push; another region's referral is 404 here and `unknown_entity` in a push; an agent may
+    cancel its own referral here as by push)."""
+    kinds = [k.value for k in EventKind]  # a known kind (422 otherwise); which kinds this caller may send: the rules
     if event.kind not in kinds:
         raise HubRefusal(422, "invalid_request", f"kind must be one of {', '.join(kinds)}", "kind")
     at = event.at or now

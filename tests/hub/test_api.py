@@ -147,9 +147,12 @@ def test_pull_is_ordered_and_scoped(hub: HubProcess) -> None:
     a_ids = push_referrals(hub, agent_a, ["kayes", "kayes", "bamako"])
     b_ids = push_referrals(hub, agent_b, ["kayes", "gao"])
 
-    seen_a = pull_all(hub.url, agent_a.headers, limit=2)  # small pages: has_more and the cursor are exercised
+    # the push answers carried each agent's own referrals: a pull leaves them out, a full pull (after a
+    # reconcile) has them
+    assert referral_ids(pull_all(hub.url, agent_a.headers, limit=2)) == set()
+    seen_a = pull_all(hub.url, agent_a.headers, limit=2, full=True)  # small pages: has_more and the cursor
     assert referral_ids(seen_a) == set(a_ids)
-    assert referral_ids(pull_all(hub.url, agent_b.headers)) == set(b_ids)
+    assert referral_ids(pull_all(hub.url, agent_b.headers, full=True)) == set(b_ids)
     events_a = [c for c in seen_a if c["entity"] == "referral_event"]
     assert {c["data"]["kind"] for c in events_a} == {"created", "sent"}
     assert all(c["data"]["status"] == "sent" for c in events_a if c["data"]["kind"] == "sent")
@@ -166,7 +169,10 @@ def test_pull_is_ordered_and_scoped(hub: HubProcess) -> None:
     assert since_start(supervisor_device) == set(a_ids) | set(b_ids)
 
     # a cursor at the end gives nothing and keeps the cursor
-    last = pull_all(hub.url, agent_a.headers)[-1]["seq"]
+    end = pull_all(hub.url, agent_a.headers, full=True)[-1]["seq"]
+    last = httpx.get(f"{hub.url}/api/v1/sync/pull", params={"cursor": end}, headers=agent_a.headers).json()
+    last = last["next_cursor"]  # at or past `end` (rows out of this pull's scope may be stepped over)
+    assert last >= end
     page = httpx.get(f"{hub.url}/api/v1/sync/pull", params={"cursor": last}, headers=agent_a.headers).json()
     assert {k: page[k] for k in ("changes", "next_cursor", "has_more", "missing")} == {
         "changes": [], "next_cursor": last, "has_more": False, "missing": []
@@ -224,7 +230,11 @@ def test_office_events_fold_and_reach_the_agent(hub: HubProcess) -> None:
     assert clash.status_code == 409 and clash.json()["code"] == "conflict"
     declined = {"kind": "declined", "reason": "partner_full"}
     elsewhere = httpx.post(url, json=declined, headers=other_office.headers)
-    assert elsewhere.status_code == 403
+    read_elsewhere = httpx.get(url.removesuffix("/events"), headers=other_office.headers)
+    # another region's referral: 404 for writing as for reading, the same words as for one that does not exist
+    unknown = httpx.post(url.replace(made.json()["id"], new_id()), json=declined, headers=other_office.headers)
+    assert elsewhere.status_code == read_elsewhere.status_code == unknown.status_code == 404
+    assert elsewhere.json()["detail"].split()[:2] == unknown.json()["detail"].split()[:2] == ["no", "referral"]
     assert httpx.post(url, json=declined, headers=agent.headers).status_code == 403
     no_reason = httpx.post(url, json={"kind": "declined"}, headers=office.headers)
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
@@ -235,7 +245,12 @@ def test_office_events_fold_and_reach_the_agent(hub: HubProcess) -> None:
     late = hub.cli("referral", "event", rid, "--kind", "received")  # not allowed after enrolled: kept, flagged
     assert "flagged" in late.stdout
 
-    seen = [c["data"] for c in pull_all(hub.url, agent.headers) if c["data"] and c["data"].get("referral_id") == rid]
+    def of_rid(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [c["data"] for c in changes if c["data"] and c["data"].get("referral_id") == rid]
+
+    # the agent's push answer carried `created` and `sent`: its pull brings the office's moves; a full pull all
+    assert [d["kind"] for d in of_rid(pull_all(hub.url, agent.headers))] == ["accepted", "enrolled", "received"]
+    seen = of_rid(pull_all(hub.url, agent.headers, full=True))
     assert [d["kind"] for d in seen] == ["created", "sent", "accepted", "enrolled", "received"]
     assert seen[-1]["status"] == "enrolled" and seen[-1]["flagged"] == [seen[-1]["id"]]
     assert seen[2]["note"] == "RDV"

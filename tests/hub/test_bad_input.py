@@ -151,7 +151,7 @@ CASES: list[tuple[str, Call, int, str, str | None]] = [
     ("unknown organisation", with_token("DELETE", "/api/v1/directory/organizations/nobody", bearer("supervisor")),
      404, "not_found", None),
     ("event kind a device makes", with_token("POST", "/api/v1/referrals/{referral}/events", bearer("office"),
-     json={"kind": "created"}), 422, "invalid_request", None),
+     json={"kind": "created"}), 403, "forbidden", None),  # the rules: no device sends `created` (push: forbidden)
     ("event with wrong types", with_token("POST", "/api/v1/referrals/{referral}/events", bearer("office"),
      json={"kind": "accepted", "at": "soon"}), 422, "invalid_request", None),
     ("event malformed JSON", with_token("POST", "/api/v1/referrals/{referral}/events", bearer("office"),

@@ -119,7 +119,8 @@ PUSHED: list[tuple[str, str, Callable[[Actors, Device], dict[str, Any]], str, st
      "outcome"),
     ("an actor that is not the caller", "office", event("accepted", actor=new_id()), "forbidden", "actor"),
     ("a supervisor naming another actor", "boss", event("accepted", actor=new_id()), "forbidden", "actor"),
-    ("the Ségou office on a Kayes referral", "segou", event("declined", reason="partner_full"), "forbidden", "scope"),
+    ("the Ségou office on a Kayes referral", "segou", event("declined", reason="partner_full"), "unknown_entity",
+     "no referral"),  # as for one the hub lacks: never "it exists"
     ("an agent accepting", "agent", event("accepted"), "forbidden", "accepted"),
     ("Kayes office editing a Bamako partner", "office", edit(BAMAKO_ONLY, [("phones", ["76 12 34 56"])]),
      "forbidden", "region"),
@@ -191,8 +192,8 @@ API: list[tuple[str, str, str, str, Callable[[Actors], dict[str, Any]] | None, i
      "invalid_request", "outcome"),
     ("an actor in the body", "office", "POST", EVENTS, fixed({"kind": "accepted", "actor": "someone-else"}), 422,
      "invalid_request", "actor"),
-    ("the Ségou office on a Kayes referral", "segou", "POST", EVENTS,
-     fixed({"kind": "declined", "reason": "partner_full"}), 403, "forbidden", None),
+    ("the Ségou office on a Kayes referral", "segou", "POST", EVENTS,  # 404 as for a read: never "it exists"
+     fixed({"kind": "declined", "reason": "partner_full"}), 404, "not_found", "referral_id"),
     ("Kayes office editing a Bamako partner", "office", "POST", EDITS.replace("{org}", BAMAKO_ONLY),
      api_edit(BAMAKO_ONLY, [("phones", ["76 12 34 56"])]), 403, "forbidden", "organization_id"),
     ("a Kayes partner's bad phone", "office", "POST", EDITS.replace("{org}", KAYES_ORG),
