@@ -117,3 +117,33 @@ def test_what_is_allowed_still_goes_in(data_dir: Path, tmp_path: Path) -> None:
     shown = run("returnee", "show", done.stdout.strip(), "--json", "--data-dir", str(data_dir))
     record = json.loads(shown.stdout)
     assert (record["given_name"], record["trade_before"]) == ("Awa N'Ko ߊ", "couture broderie")
+
+
+def test_returnee_edit_goes_through_the_same_door(data_dir: Path, tmp_path: Path) -> None:
+    file = tmp_path / "record.json"
+    file.write_text(json.dumps({**PERSON, "given_name": "Mariam", "family_name": "Sangaré"}), encoding="utf-8")
+    added = run("returnee", "add", "--json", str(file), "--data-dir", str(data_dir))
+    assert added.returncode == 0, added.stderr
+    rid = added.stdout.strip()
+
+    def record() -> dict[str, object]:
+        done = run("returnee", "show", rid, "--json", "--data-dir", str(data_dir))
+        assert done.returncode == 0, done.stderr
+        loaded: dict[str, object] = json.loads(done.stdout)
+        return loaded
+
+    before = record()
+    for text, line in (
+        ('{"trade_before": "menui\\u0000sier"}', "trade_before: Contains a NUL character (U+0000)"),
+        ('{"age": ' + "1" * 400 + "}", "age: A number with too many digits (at most 15)."),
+        ('{"' + "q" * 300 + '": 1}', "q" * 39 + "…: Too long (at most 100 characters)."),
+    ):
+        file.write_text(text, encoding="utf-8")
+        stderr = refused(run("returnee", "edit", rid, "--json", str(file), "--data-dir", str(data_dir)))
+        assert stderr.startswith(line), stderr
+    assert record() == before
+    file.write_text('{"trade_before": "menuisier", "phone": null}', encoding="utf-8")
+    done = run("returnee", "edit", rid, "--json", str(file), "--data-dir", str(data_dir))
+    assert done.returncode == 0 and done.stdout.strip() == rid, done.stderr
+    after = record()
+    assert (after["trade_before"], after["version"], after["given_name"]) == ("menuisier", 2, "Mariam")

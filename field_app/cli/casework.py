@@ -67,6 +67,12 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("--json", required=True, metavar="FILE", dest="file", help=_("the JSON file (- for stdin)"))
     add.add_argument("--force", action="store_true", help=_("register even if likely duplicates exist"))
     data_dir_arg(add)
+    edit = rsub.add_parser(
+        "edit", help=_("correct a returnee's record from a JSON file of the form fields to change; prints the id")
+    )
+    edit.add_argument("id")
+    edit.add_argument("--json", required=True, metavar="FILE", dest="file", help=_("the JSON file (- for stdin)"))
+    data_dir_arg(edit)
     listing = rsub.add_parser("list", help=_("list registered returnees, newest first"))
     listing.add_argument(
         "--search", metavar="TEXT", default="", help=_("only people whose name, phone or slip code matches TEXT")
@@ -164,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         return _eligible(db, args)
     handler = {
         ("returnee", "add"): _returnee_add,
+        ("returnee", "edit"): _returnee_edit,
         ("returnee", "list"): _returnee_list,
         ("returnee", "show"): _returnee_show,
         ("referral", "create"): _referral_create,
@@ -222,6 +229,15 @@ def _returnee_add(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
             print(_("Use --force to register anyway."), file=sys.stderr)
             return 1
     print(register(db, data, now=now).id)
+    return 0
+
+
+def _returnee_edit(db: sqlite_utils.Database, args: argparse.Namespace) -> int:
+    """The fields given replace the record's (null clears one), the others are kept; checked as the form checks
+    them, stored with its outbox entry (version + 1)."""
+    data = _read_object(args.file, "--json")
+    current = returnees_service.get(db, args.id)
+    print(returnees_service.edit(db, current.id, {**returnees_service.form_values(current), **data}, now=_now()).id)
     return 0
 
 
