@@ -175,3 +175,44 @@ def test_the_model_never_holds_a_refused_character() -> None:
     assert (read_back.given_name, read_back.trade_before) == ("Fatoumata", "couturière")
     direct = made.model_copy(update={})
     assert Returnee.model_validate({**direct.model_dump(), "family_name": "Tra\x00oré"}).family_name == "Traoré"
+
+
+# --- the screen's form, and a record from an older version ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("english")
+def test_the_screen_form_shows_the_problem_under_the_field(fresh_db: Any) -> None:
+    from field_app.storage.outbox import entries
+    from field_app.storage.returnees import list_returnees
+    from field_app.ui.viewmodels.returnee_form import Outcome, ReturneeFormViewModel
+
+    vm = ReturneeFormViewModel(fresh_db, lambda: NOW)
+    for name, value in {"given_name": "Awa\x00", "family_name": "Dia\u202erra\x07", "sex": "F", "region": "kayes",
+                        "consent": True, "age": "9" * 5000, "trade_before": "x" * 100_000}.items():  # fmt: skip
+        vm.set(name, value)
+    assert vm.submit() is Outcome.INVALID
+    assert vm.errors["given_name"] == "Contains a NUL character (U+0000), which cannot be stored: remove it."
+    assert vm.errors["family_name"] == "Contains an invisible control character (U+0007): remove it."
+    assert vm.errors["age"] == "Age must be a whole number of years."
+    assert vm.errors["trade_before"].startswith("Trade before leaving is too long")
+    assert list_returnees(fresh_db) == [] and entries(fresh_db) == []
+
+
+@pytest.mark.usefixtures("english")
+def test_a_record_stored_with_a_nul_by_an_older_version_opens_and_saves_clean(fresh_db: Any) -> None:
+    from field_app.returnees.service import register
+    from field_app.storage.outbox import entries
+    from field_app.storage.returnees import get_returnee
+    from field_app.ui.viewmodels.returnee_form import Outcome, ReturneeFormViewModel
+
+    made = register(fresh_db, {**GOOD, "region": "kayes"}, now=NOW)
+    with fresh_db.atomic():  # what an older version let through
+        fresh_db.execute("UPDATE returnees SET document = replace(document, 'Fatoumata', 'Fatou\\u0000mata')")
+    assert "\\u0000" in fresh_db.execute("SELECT document FROM returnees").fetchone()[0]
+    assert get_returnee(fresh_db, made.id).given_name == "Fatoumata"  # readable, never holding the NUL
+    vm = ReturneeFormViewModel(fresh_db, lambda: NOW, made.id)
+    vm.set("trade_before", "teinturière")
+    assert vm.submit() is Outcome.SAVED
+    last = entries(fresh_db)[-1]
+    assert "\x00" not in json.dumps(last.payload) and "\\u0000" not in json.dumps(last.payload)
+    assert last.payload["given_name"] == "Fatoumata"
