@@ -1,8 +1,10 @@
 """The same referral's events, delivered in any order and any number of times, end in the same status and the same
-flagged events everywhere: the pure fold, the hub's tables (hub/referrals.add_events on a real SQLite hub
-database), an office device that learns of the referral by pull (a `referral` change, then `referral_event`
-changes, through `sync.engine.apply_change` as the sync engine applies them) and the agent's device that made it
-(storage.referrals.create_referral, then the pulled events)."""
+flagged events everywhere: the pure fold in the hub's receipt order (issue 10: the order in which the hub first
+received each event, not device clocks), the hub's tables (hub/referrals.add_events on a real SQLite hub database,
+which ranks each event on receipt), an office device that learns of the referral by pull (a `referral` change,
+then `referral_event` changes with their ranks, through `sync.engine.apply_change` as the sync engine applies
+them) and the agent's device that made it (storage.referrals.create_referral, then the pulled events in any
+order, then its push answer: storage.referrals.merge_push_answer)."""
 
 from __future__ import annotations
 
@@ -33,9 +35,9 @@ from field_app.domain.referrals import (
 from field_app.hub import referrals as hub_referrals
 from field_app.hub.db import open_hub_db
 from field_app.storage.database import open_db
-from field_app.storage.referrals import create_referral
+from field_app.storage.referrals import create_referral, merge_push_answer
 from field_app.sync.engine import apply_change
-from field_app.sync.protocol import Change, ReferralChange
+from field_app.sync.protocol import Change, OpResult, ReferralChange
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 AGENT_DEVICE = "0b7a3f1e-58c4-4b59-9a55-5a1c6c1f0d11"
@@ -117,6 +119,14 @@ def deliveries(draw: st.DrawFn, events: list[ReferralEvent]) -> list[ReferralEve
     return order
 
 
+def receipt_order(arrivals: list[ReferralEvent]) -> dict[str, int]:
+    """The hub ranks each event when it first receives it (issue 10): that order, not device clocks, is the fold's."""
+    order: dict[str, int] = {}
+    for event in arrivals:
+        order.setdefault(event.id, len(order))
+    return order
+
+
 def stored_state(db: sqlite_utils.Database, referral_id: str) -> tuple[str, list[str]]:
     row = db.execute("SELECT status, flagged FROM referrals WHERE id = ?", [referral_id]).fetchone()
     assert row is not None
@@ -127,13 +137,18 @@ def as_stored(state: ReferralState) -> tuple[str, list[str]]:
     return state.status.value, list(state.flagged)
 
 
-def event_change(seq: int, event: ReferralEvent, state: ReferralState) -> Change:
-    """A `referral_event` change as the hub writes it (the event with the status after the hub's fold)."""
-    data = event.model_dump(mode="json") | {"status": state.status.value, "flagged": list(state.flagged)}
+def event_change(seq: int, event: ReferralEvent, received: int, state: ReferralState) -> Change:
+    """A `referral_event` change as the hub writes it (the event, its receipt rank, the status after the hub's
+    fold)."""
+    data = hub_referrals.event_dict(event, received) | {"status": state.status.value, "flagged": list(state.flagged)}
     return Change(seq=seq, entity="referral_event", id=event.id, op="upsert", data=data)
 
 
-def on_hub(hub_template: Path, referral: Referral, order: list[ReferralEvent]) -> tuple[str, list[str]]:
+def on_hub(hub_template: Path, referral: Referral, arrivals: list[ReferralEvent]) -> tuple[tuple[str, list[str]], (
+    dict[str, int]
+)]:  # fmt: skip
+    """The hub's status and flagged events after the events arrive one at a time (as pushes and office events
+    do), and the receipt rank it gave each event."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hub.db"
         shutil.copyfile(hub_template, path)
@@ -141,64 +156,79 @@ def on_hub(hub_template: Path, referral: Referral, order: list[ReferralEvent]) -
         try:
             with db.transaction() as tx:
                 hub_referrals.insert_referral(tx, referral, device_id=AGENT_DEVICE, now=T0)
-                for event in order:  # one at a time, as pushes and office events arrive
+                for event in arrivals:
                     row = hub_referrals.get_row(tx, referral.id)
                     assert row is not None
                     hub_referrals.add_events(tx, row, [event], source="test", now=T0)
             with db.transaction(readonly=True) as tx:
                 row = hub_referrals.get_row(tx, referral.id)
                 assert row is not None
-                return str(row["status"]), json.loads(row["flagged"])
+                ranks = hub_referrals.order_of(hub_referrals.ranked_events(tx, [referral.id])[referral.id])
+                return (str(row["status"]), json.loads(row["flagged"])), ranks
         finally:
             db.close()
 
 
-def on_office_device(template: sqlite_utils.Database, referral: Referral, order: list[ReferralEvent], first: int) -> (
-    tuple[str, list[str]]
-):  # fmt: skip
+def on_office_device(
+    template: sqlite_utils.Database, referral: Referral, events: list[ReferralEvent], ranks: dict[str, int], first: int
+) -> tuple[str, list[str]]:
     """The office learns of the referral by its `referral` change (with the events the hub had then), then gets the
-    other events one change at a time; the `referral` change comes again at the end (the person's record changed)."""
+    other events one change at a time, in the hub's order, some twice (a page pulled again); the `referral`
+    change comes again at the end (the person's record changed)."""
     db = fresh_device(template)
     try:
-        seen: dict[str, ReferralEvent] = {}
-        for event in order[:first]:
-            seen.setdefault(event.id, event)
+        by_rank = sorted(events, key=lambda e: ranks[e.id])
+        seen = by_rank[:first]
 
         def referral_change(seq: int) -> Change:
-            state = fold(list(seen.values()))
+            state = fold(seen, ranks)
             data = ReferralChange(
                 referral=referral.model_dump(mode="json"),
                 device_id=AGENT_DEVICE,
                 status=state.status.value,
                 flagged=list(state.flagged),
-                events=[e.model_dump(mode="json") for e in in_order(list(seen.values()))],
+                events=[hub_referrals.event_dict(e, ranks[e.id]) for e in in_order(seen, ranks)],
             )
             return Change(seq=seq, entity="referral", id=referral.id, op="upsert", data=data.model_dump(mode="json"))
 
         with db.atomic():
             assert apply_change(db, referral_change(1), now=T0)
-        for seq, event in enumerate(order[first:], start=2):
-            seen.setdefault(event.id, event)
-            with db.atomic():
-                assert apply_change(db, event_change(seq, event, fold(list(seen.values()))), now=T0)
+        for seq, event in enumerate(by_rank[first:], start=2):
+            seen.append(event)
+            for _ in range(1 + seq % 2):
+                with db.atomic():
+                    assert apply_change(db, event_change(seq, event, ranks[event.id], fold(seen, ranks)), now=T0)
         with db.atomic():
-            assert apply_change(db, referral_change(len(order) + 2), now=T0)
+            assert apply_change(db, referral_change(len(events) + 2), now=T0)
         return stored_state(db, referral.id)
     finally:
         db.close()
 
 
-def on_agent_device(template: sqlite_utils.Database, referral: Referral, order: list[ReferralEvent]) -> (
-    tuple[str, list[str]]
-):  # fmt: skip
-    """The agent's phone made the referral (its `created` event), then pulls every event, its own `created` too."""
+def on_agent_device(
+    template: sqlite_utils.Database, referral: Referral, arrivals: list[ReferralEvent], ranks: dict[str, int]
+) -> tuple[str, list[str]]:
+    """The agent's phone made the referral (its `created` event, not ranked yet), then learns of the events in any
+    order, its own `created` too (pulled `referral_event` changes, possibly before the push answer that ranks
+    them), and last the answer to its push (every event the hub holds, ranked)."""
     db = fresh_device(template)
     try:
-        created = next(e for e in order if e.kind is EventKind.CREATED)
+        created = next(e for e in arrivals if e.kind is EventKind.CREATED)
         create_referral(db, referral, created)
-        for seq, event in enumerate(order, start=1):
+        for seq, event in enumerate(arrivals, start=1):
             with db.atomic():
-                assert apply_change(db, event_change(seq, event, fold([created, event])), now=T0)
+                assert apply_change(db, event_change(seq, event, ranks[event.id], fold([created, event])), now=T0)
+        events = in_order(list({e.id: e for e in arrivals}.values()), ranks)
+        state = fold(events, ranks)
+        answer = OpResult(
+            op_id=str(uuid.uuid4()),
+            result="duplicate",
+            status=state.status.value,
+            flagged=list(state.flagged),
+            events=[hub_referrals.event_dict(e, ranks[e.id]) for e in events],
+        )
+        with db.atomic():
+            assert merge_push_answer(db, answer)
         return stored_state(db, referral.id)
     finally:
         db.close()
@@ -211,11 +241,14 @@ def test_every_side_folds_any_delivery_to_the_same_state(
 ) -> None:
     device_template, hub_template = templates
     referral, events = data.draw(histories())
-    expected = fold(events)
+    arrivals = data.draw(deliveries(events))
+    order = receipt_order(arrivals)
+    expected = fold(events, order)
     for _ in range(3):
-        assert fold(data.draw(st.permutations(events))) == expected
-    order = data.draw(deliveries(events))
-    first = data.draw(st.integers(0, len(order)))
-    assert on_hub(hub_template, referral, order) == as_stored(expected)
-    assert on_office_device(device_template, referral, order, first) == as_stored(expected)
-    assert on_agent_device(device_template, referral, order) == as_stored(expected)
+        assert fold(data.draw(st.permutations(events)), order) == expected
+    hub_state, ranks = on_hub(hub_template, referral, arrivals)
+    assert sorted(ranks, key=ranks.__getitem__) == sorted(order, key=order.__getitem__)  # ranked on receipt
+    assert hub_state == as_stored(expected)
+    first = data.draw(st.integers(0, len(events)))
+    assert on_office_device(device_template, referral, events, ranks, first) == as_stored(expected)
+    assert on_agent_device(device_template, referral, data.draw(deliveries(events)), ranks) == as_stored(expected)
