@@ -1,6 +1,7 @@
 """`field-app hub`: run the sync hub, and the hub host's housekeeping commands.
 
     field-app hub [--db PATH_OR_URL] [--host 127.0.0.1] [--port 8700]        serve (seeds the directory from db/)
+                  [--workers N] [--pool-size N]                            N uvicorn workers, each its own pool
     field-app hub enrol-code --role agent|office|supervisor [--region NAME]   print a one-time enrolment code
     field-app hub token [--role supervisor] [--region NAME]                   print a bearer token for the API
     field-app hub revoke DEVICE_ID                                            revoke a device or token
@@ -66,6 +67,10 @@ def add_parsers(sub: Any) -> None:
     _db_arg(hub, top=True)
     hub.add_argument("--host", default="127.0.0.1", help=_("address to listen on"))
     hub.add_argument("--port", type=int, default=8700, help=_("port to listen on"))
+    hub.add_argument("--workers", type=int, default=1, help="worker processes (uvicorn), each with its own pool")
+    hub.add_argument(
+        "--pool-size", type=int, help="PostgreSQL connections per worker (default: from the number of workers)"
+    )
     hsub = hub.add_subparsers(dest="hub_action")
 
     code = hsub.add_parser("enrol-code", help=_("print a one-time enrolment code for a device"))
@@ -149,28 +154,50 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Migrate and seed once, then serve with `--workers` uvicorn worker processes (default 1); each worker builds
+    its own app and, on PostgreSQL, its own pool of `--pool-size` connections (default `pool_size_for(workers)`:
+    hub/workers.py, hub/db.py)."""
+    import os
+
     import uvicorn
 
-    from field_app.hub.app import create_app
+    from field_app.hub.db import pool_size_for
+    from field_app.hub.workers import SERVE_DB, SERVE_POOL
 
+    workers = max(1, args.workers)
     ready = _prepare(args, seed=True)
     if ready.seeded:
         seeded = ngettext(
             "Directory seeded from db/: {n} organisation", "Directory seeded from db/: {n} organisations", ready.seeded
         )
         print(seeded.format(n=ready.seeded), flush=True)
-    app = create_app(ready.db, hub_id=ready.hub_id)
+    label = ready.db.label
+    target = args.db or _default_target()
+    ready.db.close()
+    os.environ[SERVE_DB] = str(target)
+    os.environ[SERVE_POOL] = str(args.pool_size or pool_size_for(workers))
     print(
         _("Sync hub on http://{host}:{port} (database: {db}); API documentation at /docs").format(
-            host=args.host, port=args.port, db=ready.db.label
+            host=args.host, port=args.port, db=label
         ),
         flush=True,
     )
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    finally:
-        ready.db.close()
+    uvicorn.run(
+        "field_app.hub.workers:app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
     return 0
+
+
+def _default_target() -> str:
+    from field_app.hub.setup import default_target
+
+    return default_target()
 
 
 def _enrol_code(db: HubDB, args: argparse.Namespace) -> int:

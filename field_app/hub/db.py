@@ -48,7 +48,9 @@ from field_app.hub.schema import MIGRATIONS, Migration
 
 Row = dict[str, Any]
 Params = Sequence[Any]
-POOL_WAIT_SECONDS = 3.0  # a request waits this long for a database connection, then answers 503
+# A request waits this long for a database connection, then answers 503: long enough that a burst of devices
+# queues (a push takes tens of milliseconds) rather than failing, short enough for a dead server to show.
+POOL_WAIT_SECONDS = 10.0
 CHANGES_LOCK_KEY = 0x7061_7373  # "pass": migrations, the directory seed and corrections, one at a time
 SEQUENCER_LOCK_KEY = 0x7061_7374  # the sequencer that gives committed change rows their position (PostgreSQL)
 DEFAULT_POOL_SIZE = 8
