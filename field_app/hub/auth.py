@@ -105,7 +105,9 @@ def enrol_device(
     the link): the same device id with a fresh token — its token hash is replaced, as the old token never reached
     the device — and never a second device row. That holds while the code is valid, or for RETRY_WINDOW after it
     was spent, whichever is later; a revoked device stays revoked. Another request id (or none) for a used code
-    is refused, as an unknown or expired code is (AuthError)."""
+    is refused, as an unknown or expired code is (AuthError). Two copies of one attempt in flight at once (a
+    duplicated delivery) both succeed, the later one's token being the valid one: a device that kept the earlier
+    answer is refused at its first sync and needs a new code — rare, and never a second device row."""
     code_hash = _hash(normalise_code(code))
     row = tx.one(
         "UPDATE enrol_codes SET used_at = ?, request_id = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? "

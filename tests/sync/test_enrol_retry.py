@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,3 +158,23 @@ def test_a_revoked_device_is_not_given_a_new_token(hub: Hub, proxy: FaultProxy, 
         enrol(phone, proxy.url, code, device_name=name)
     assert sync_state.load(phone) is None
     assert [d["id"] for d in hub.devices(name)] == [made["id"]]
+
+
+def test_the_hub_answer_to_a_retry(hub: Hub) -> None:
+    """At the hub's door: the same request id → the same device, a new token (the old one is dead), the database's
+    epoch and directory version; no request id, or another one → 401 with the same words as an unknown code."""
+    url, code, request_id = f"{hub.process.url}{ENROL}", hub.process.enrol_code("agent", "kayes"), str(uuid.uuid4())
+    first = httpx.post(url, json={"code": code, "request_id": request_id, "device_name": "x"}, timeout=30)
+    again = httpx.post(url, json={"code": code.lower(), "request_id": request_id}, timeout=30)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    one, two = first.json(), again.json()
+    assert one["device_id"] == two["device_id"] and one["token"] != two["token"]
+    assert one["epoch"] and one["epoch"] == two["epoch"] and len(one["directory_version"]) >= 16
+    with HubClient(hub.process.url, token=one["token"]) as old, pytest.raises(AuthError):
+        old.pull(0, 1)
+    with HubClient(hub.process.url, token=two["token"]) as new:
+        new.pull(0, 1)
+    unknown = httpx.post(url, json={"code": "ABCD-EFGH-JKLM", "request_id": request_id}, timeout=30)
+    for body in ({"code": code}, {"code": code, "request_id": str(uuid.uuid4())}):
+        refused = httpx.post(url, json=body, timeout=30)
+        assert refused.status_code == 401 and refused.json() == unknown.json(), refused.text
