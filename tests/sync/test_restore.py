@@ -330,6 +330,6 @@ def test_after_a_total_loss_and_re_enrolment_everything_goes_again(hub: Hub, pho
     assert first.requeued == 8  # its 2 returnees, 5 referrals and the cancellation
     converge(hub, phones)
     final = statuses(agent)
-    assert final[made[1]] == "accepted" and final[made[2]] == "declined" and final[made[4]] == "revoked"
+    assert final[made[1]] == "accepted" and final[made[2]] == "declined" and final[agent.made[4]] == "revoked"
     held = hub_referrals(hub.url, hub.token(), device=agent.device_id)
     assert sorted(item["id"] for item in held) == sorted(agent.made)
