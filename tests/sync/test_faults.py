@@ -8,7 +8,9 @@ Every test ends the same way: the faults stop, each device syncs once, and then
   same status and flags;
 - nothing is left in a device's outbox, pending or quarantined.
 In between, each fault kind gets one test (on the push, and on the pull), a hub restart (graceful and a crash),
-503 with Retry-After, a Hypothesis test over random fault schedules, and two hubs on one PostgreSQL.
+503 with Retry-After, Hypothesis tests over random fault schedules (with outages, backups and restores of the hub's
+database, and devices enrolling again; a derandomized run and a fresh seed printed in the output), and two hubs on
+one PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import os
 import random
 import sqlite3
+import subprocess
 import tempfile
 import threading
 import uuid
@@ -30,11 +34,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlite_utils
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, note, seed, settings
 from hypothesis import strategies as st
 
 from bench.faultproxy import FAULT_KINDS, Fault, FaultKind, FaultProxy, wait_for
-from field_app.errors import Conflict, SyncError
+from field_app.casework import office
+from field_app.errors import AuthError, Conflict, FieldAppError, SyncError
 from field_app.referrals.service import cancel, refer
 from field_app.returnees.service import register
 from field_app.storage import outbox, sync_state
@@ -365,6 +370,18 @@ def test_hub_restart(hub: Hub, proxy: FaultProxy, device: Device, how: str) -> N
 
 
 # --- random fault schedules ------------------------------------------------------------------------------------
+#
+# Devices queue and cancel referrals, the office moves referrals along (through the read API, or on its own
+# device whose moves are outbox entries), devices sync through random faults, the hub is stopped for a few steps,
+# the operator takes a backup and later restores it (`field-app hub restore`; on PostgreSQL `pg_restore` +
+# `field-app hub new-epoch`), and a device the restored database no longer knows (it enrolled after the backup)
+# is refused and enrols again. Once the faults stop and each device syncs once (agents, the office's device,
+# agents again for its moves), the invariants hold. The hub's API moves made after a backup are lost by a
+# restore of it (only devices' outboxes bring data back), so the schedule makes API moves only while no backup
+# waits to be restored.
+#
+# Two runs of the same schedules: `derandomize` (the same examples on every CI run) and a fresh seed, printed in
+# the output (FIELD_APP_FAULT_SEED=<seed> replays it), so that new schedules are explored.
 
 fault_strategy = st.builds(
     Fault,
@@ -381,13 +398,17 @@ step_strategy = st.one_of(
     st.tuples(st.just("queue"), device_index, st.integers(1, 3)),
     st.tuples(st.just("cancel"), device_index, st.integers(0, 9)),
     st.tuples(st.just("office"), st.integers(0, 20), st.sampled_from(["received", "accepted", "declined"])),
+    st.tuples(st.just("desk"), st.integers(0, 20), st.sampled_from(["received", "accepted", "declined"])),
     st.tuples(st.just("sync"), device_index, st.lists(fault_strategy, max_size=3)),
+    st.tuples(st.just("desk_sync"), st.lists(fault_strategy, max_size=2)),
+    st.tuples(st.just("backup")),
+    st.tuples(st.just("restore")),
 )
 
 
 @dataclass
 class Fleet:
-    """What the Hypothesis examples share: the hub, a proxy, the directory template, a pool of enrolment codes."""
+    """What the Hypothesis examples share: the hub, a proxy, the directory template, pools of enrolment codes."""
 
     hub: Hub
     proxy: FaultProxy
@@ -395,7 +416,14 @@ class Fleet:
     services: list[str]
     where: Path
     codes: Iterator[str]
+    desk_codes: Iterator[str]
     seeds: Iterator[int] = field(default_factory=itertools.count)
+    backups: Iterator[int] = field(default_factory=itertools.count)
+
+    def refill(self) -> None:
+        """New code pools (after a restore: codes made after the backup are gone with it)."""
+        self.codes = code_pool(self.hub.process)
+        self.desk_codes = code_pool(self.hub.process, role="office")
 
 
 @pytest.fixture(scope="module")
@@ -403,47 +431,122 @@ def fleet(
     hub: Hub, built_db: sqlite_utils.Database, services: list[str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Fleet]:
     with FaultProxy(hub.process.address) as proxy:
-        codes = code_pool(hub.process)
-        yield Fleet(hub, proxy, built_db, services, tmp_path_factory.mktemp("fleet"), codes)
+        codes, desk_codes = code_pool(hub.process), code_pool(hub.process, role="office")
+        yield Fleet(hub, proxy, built_db, services, tmp_path_factory.mktemp("fleet"), codes, desk_codes)
 
 
-EXAMPLES = 20
+EXAMPLES = 20  # the derandomized run (CI)
+FRESH_EXAMPLES = 8  # the fresh seed's run
+FRESH_SEED = int(os.environ.get("FIELD_APP_FAULT_SEED") or random.SystemRandom().randrange(2**32))
 
 
-def code_pool(process: HubProcess) -> Iterator[str]:
+def code_pool(process: HubProcess, role: str = "agent") -> Iterator[str]:
     while True:  # enough for every example, and for shrinking after a failure
-        yield from process.enrol_codes(3 * EXAMPLES)
+        yield from process.enrol_codes(3 * EXAMPLES if role == "agent" else EXAMPLES, role=role)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-@given(
-    n_devices=st.integers(2, 3),
-    initial=st.lists(st.integers(1, 3), min_size=3, max_size=3),
-    steps=st.lists(step_strategy, min_size=1, max_size=8),
-    outage=st.one_of(st.none(), st.none(), st.none(), st.tuples(st.integers(0, 7), st.integers(0, 8))),
-)
-def test_random_fault_schedules(
+def take_backup(hub: Hub, where: Path, number: int) -> Path:
+    """`field-app hub backup DEST` (SQLite: an online copy; PostgreSQL: pg_dump), as an operator would."""
+    dest = where / (f"backup-{number}.dump" if is_postgres(hub) else f"backup-{number}.db")
+    hub.process.cli("backup", str(dest))
+    return dest
+
+
+def restore_backup(hub: Hub, backup: Path) -> None:
+    """The operator's restore, with the hub stopped: `hub restore` (SQLite) or pg_restore + `hub new-epoch`.
+    The hub is left stopped (the caller starts it when the schedule has it up)."""
+    from field_app.hub import setup
+
+    hub.process.stop()
+    if not is_postgres(hub):
+        hub.process.cli("restore", str(backup))
+        return
+    done = subprocess.run(
+        setup.pg_restore_command(hub.process.db, backup),
+        env=setup.pg_environment(hub.process.db),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    hub.process.cli("new-epoch")
+
+
+def is_postgres(hub: Hub) -> bool:
+    return hub.process.db.startswith(("postgresql:", "postgres:"))
+
+
+@dataclass
+class Schedule:
+    """One example as it runs: its devices, the office's device, the backup waiting to be restored."""
+
+    fleet: Fleet
+    agents: list[Device]
+    desk: Device
+    where: Path
+    backup: Path | None = None
+    unknown: set[int] = field(default_factory=set)  # devices the hub refused (enrolled after the restored backup)
+
+    @property
+    def everyone(self) -> list[Device]:
+        return [*self.agents, self.desk]
+
+    def sync(self, device: Device, hub_up: bool) -> None:
+        try:
+            report = device.try_sync(self.fleet.proxy.url)
+        except AuthError:
+            self.unknown.add(id(device))
+            event("sync refused: enrol again")
+            return
+        event("sync " + ("ok" if report else "failed") + ("" if hub_up else " (hub down)"))
+
+    def enrol_again(self) -> None:
+        """Each refused device enrols with a new code (the hub up, no faults: a person at the screen)."""
+        for device in self.everyone:
+            if id(device) in self.unknown:
+                role = "office" if device is self.desk else "agent"
+                (code,) = self.fleet.hub.process.enrol_codes(1, role=role)
+                device.state = enrol(device.db, self.fleet.hub.url, code)
+                event("enrolled again")
+        self.unknown.clear()
+
+    def desk_move(self, index: int, kind: str) -> None:
+        """The office moves one of the referrals its device holds (refused moves change nothing)."""
+        held = sorted(stored.referral.id for stored in list_referrals(self.desk.db))
+        if not held:
+            return
+        try:
+            office.move(self.desk.db, held[index % len(held)], kind, now=utc_now(), **WORKFLOW_DETAILS.get(kind, {}))  # type: ignore[arg-type]
+        except FieldAppError:
+            return
+        event("office moved on its device")
+
+
+def run_schedule(
     fleet: Fleet,
     n_devices: int,
     initial: list[int],
     steps: list[tuple[Any, ...]],
     outage: tuple[int, int] | None,
+    early_backup: bool,
 ) -> None:
-    """Devices queue and cancel referrals, the office moves referrals along, and devices sync through random
-    faults — and, in some examples, while the hub is stopped for a few steps (then started again on the same
-    port and database). Once the faults stop and each device syncs once, the invariants hold."""
     hub, proxy = fleet.hub, fleet.proxy
     proxy.clear()
     assert wait_for(proxy.idle, timeout=15)
     proxy.reset_stats()
     down_at, up_at = (outage[0], max(outage)) if outage else (-1, -1)
     with tempfile.TemporaryDirectory(dir=fleet.where) as where:
-        devices = [
+        # a backup from before these devices enrolled: restoring it forgets them (they enrol again)
+        backup = take_backup(hub, Path(where), next(fleet.backups)) if early_backup else None
+        agents = [
             make_device(fleet.template, Path(where), hub.url, next(fleet.codes), fleet.services, next(fleet.seeds))
             for _ in range(n_devices)
         ]
+        desk = make_device(fleet.template, Path(where), hub.url, next(fleet.desk_codes), fleet.services, 99)
+        run = Schedule(fleet, agents, desk, Path(where), backup)
         try:
-            for device, n in zip(devices, initial, strict=False):
+            for device, n in zip(run.agents, initial, strict=False):
                 device.queue(n)
             for number, step in enumerate(steps):
                 if number == down_at:
@@ -453,28 +556,122 @@ def test_random_fault_schedules(
                 hub_up = hub.process.process is not None
                 match step:
                     case ("queue", d, n):
-                        devices[d % n_devices].queue(n)
+                        run.agents[d % n_devices].queue(n)
                     case ("cancel", d, index):
-                        devices[d % n_devices].cancel(index)
-                    case ("office", index, kind) if hub_up:
-                        arrived = sorted(set().union(*(on_hub(hub, d) for d in devices)))
+                        run.agents[d % n_devices].cancel(index)
+                    case ("office", index, kind) if hub_up and run.backup is None:
+                        arrived = sorted(set().union(*(on_hub(hub, d) for d in run.agents)))
                         if arrived:
                             office_event(hub, arrived[index % len(arrived)], kind)
+                    case ("desk", index, kind):
+                        run.desk_move(index, kind)
                     case ("sync", d, faults):
                         proxy.add(*faults)
-                        report = devices[d % n_devices].try_sync(proxy.url)
-                        event("sync " + ("ok" if report else "failed") + ("" if hub_up else " (hub down)"))
+                        run.sync(run.agents[d % n_devices], hub_up)
+                    case ("desk_sync", faults):
+                        proxy.add(*faults)
+                        run.sync(run.desk, hub_up)
+                    case ("backup",) if run.backup is None:
+                        run.backup = take_backup(hub, run.where, next(fleet.backups))
+                        event("backup")
+                    case ("restore",) if run.backup is not None:
+                        restore_backup(hub, run.backup)
+                        run.backup = None
+                        if hub_up:  # else the outage's end starts it
+                            hub.process.start()
+                        fleet.refill()
+                        event("restore")
             if hub.process.process is None:
                 hub.process.start()
             for exchange in proxy.exchanges():
                 if exchange.fault:
                     event(f"fault {exchange.fault} on {exchange.method} {exchange.path.split('?')[0]}")
-            finish(proxy, hub, devices)
+            finish_schedule(run)
         finally:
-            for device in devices:
+            for device in run.everyone:
                 device.db.close()
             if hub.process.process is None:
                 hub.process.start()
+
+
+def finish_schedule(run: Schedule) -> None:
+    """Faults stop, in-flight requests land; one clean sync each (agents, the office's device, agents again for
+    its moves) must succeed — a device the hub refuses (it enrolled after the restored backup) enrols again first;
+    then the invariants hold."""
+    hub, proxy = run.fleet.hub, run.fleet.proxy
+    proxy.clear()
+    assert wait_for(proxy.idle, timeout=15), "a delayed request never finished"
+    for device in [*run.agents, run.desk, *run.agents]:
+        if id(device) not in run.unknown:
+            try:
+                device.sync(proxy.url, timeout=CLEAN_TIMEOUT)
+                continue
+            except AuthError:
+                run.unknown.add(id(device))
+        run.enrol_again()
+        device.sync(proxy.url, timeout=CLEAN_TIMEOUT)
+    assert_converged(hub.url, hub.token, run.agents)
+    assert outbox.pending_count(run.desk.db) == 0, "the office's moves did not all reach the hub"
+    assert outbox.quarantined(run.desk.db) == [], "the hub refused an office move"
+
+
+schedule_args = {
+    "n_devices": st.integers(2, 3),
+    "initial": st.lists(st.integers(1, 3), min_size=3, max_size=3),
+    "steps": st.lists(step_strategy, min_size=1, max_size=8),
+    "outage": st.one_of(st.none(), st.none(), st.none(), st.tuples(st.integers(0, 7), st.integers(0, 8))),
+    "early_backup": st.sampled_from([False, False, False, True]),
+}
+schedule_settings = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+
+
+@settings(max_examples=EXAMPLES, derandomize=True, **schedule_settings)  # type: ignore[arg-type]
+@given(**schedule_args)
+@example(  # found by the schedules: a cancellation queued before a restore that forgot the device (enrols again)
+    n_devices=2,
+    initial=[1, 1, 1],
+    steps=[("cancel", 0, 0), ("restore",), ("sync", 0, [])],
+    outage=None,
+    early_backup=True,
+)
+def test_random_fault_schedules(
+    fleet: Fleet,
+    n_devices: int,
+    initial: list[int],
+    steps: list[tuple[Any, ...]],
+    outage: tuple[int, int] | None,
+    early_backup: bool,
+) -> None:
+    """The schedules above, the same examples on every run (`derandomize`)."""
+    run_schedule(fleet, n_devices, initial, steps, outage, early_backup)
+
+
+@pytest.fixture(scope="module")
+def fresh_seed(request: pytest.FixtureRequest) -> int:
+    """FRESH_SEED, printed in the output even when pytest captures it (the terminal reporter writes the line)."""
+    line = f"fault schedules: fresh Hypothesis seed {FRESH_SEED} (FIELD_APP_FAULT_SEED={FRESH_SEED} replays it)"
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    print(line)
+    return FRESH_SEED
+
+
+@seed(FRESH_SEED)
+@settings(max_examples=FRESH_EXAMPLES, derandomize=False, database=None, **schedule_settings)  # type: ignore[arg-type]
+@given(**schedule_args)
+def test_random_fault_schedules_fresh_seed(
+    fleet: Fleet,
+    fresh_seed: int,
+    n_devices: int,
+    initial: list[int],
+    steps: list[tuple[Any, ...]],
+    outage: tuple[int, int] | None,
+    early_backup: bool,
+) -> None:
+    """The same schedules from a new seed each run (printed; a failure names it, FIELD_APP_FAULT_SEED replays)."""
+    note(f"fresh seed {fresh_seed}")
+    run_schedule(fleet, n_devices, initial, steps, outage, early_backup)
 
 
 # --- two hubs, one PostgreSQL ----------------------------------------------------------------------------------
