@@ -531,6 +531,8 @@ def run_schedule(
     outage: tuple[int, int] | None,
     early_backup: bool,
 ) -> None:
+    note(f"n_devices={n_devices} initial={initial} outage={outage} early_backup={early_backup}")
+    note(f"steps={steps!r}")  # the failing example, as it ran (the report may not show the arguments)
     hub, proxy = fleet.hub, fleet.proxy
     proxy.clear()
     assert wait_for(proxy.idle, timeout=15)
