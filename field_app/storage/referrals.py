@@ -179,9 +179,9 @@ def merge_push_answer(db: sqlite_utils.Database, result: OpResult) -> bool:
     """Take in the hub's answer to one pushed referral / referral_event op (`applied` or `duplicate`): the
     referral's events as the hub holds them, each with its receipt rank (the hub's `sent` included, and this
     device's own events, now ranked), then re-fold. The sync engine calls it for each such answer inside the
-    batch's checkpoint transaction. Returns False, writing nothing, when the answer carries no events, is about a
-    referral this device does not hold, or carries events that are not valid (logged without their content: the
-    op is done either way, and the next pulled change of that referral brings its state)."""
+    batch's checkpoint transaction. True when it changed something; False, writing nothing, when the events are
+    already here as the hub sent them, or the answer carries no events, is about a referral this device does not
+    hold, or carries events that are not valid (logged without their content: the op is done either way)."""
     if result.result == "rejected" or not result.events:
         return False
     try:
@@ -197,10 +197,10 @@ def merge_push_answer(db: sqlite_utils.Database, result: OpResult) -> bool:
     if db.execute("SELECT 1 FROM referrals WHERE id = ?", [referral_id]).fetchone() is None:
         return False
     with db.atomic():
-        for event, rank in events:
-            _take(db, event, rank)
-        refresh(db, referral_id)
-    return True
+        changed = [_take(db, event, rank) for event, rank in events]
+        if any(changed):
+            refresh(db, referral_id)
+    return any(changed)
 
 
 def hub_events(dicts: Iterable[Mapping[str, Any]]) -> list[tuple[ReferralEvent, int | None]]:
