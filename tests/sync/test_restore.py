@@ -333,3 +333,46 @@ def test_after_a_total_loss_and_re_enrolment_everything_goes_again(hub: Hub, pho
     assert final[made[1]] == "accepted" and final[made[2]] == "declined" and final[agent.made[4]] == "revoked"
     held = hub_referrals(hub.url, hub.token(), device=agent.device_id)
     assert sorted(item["id"] for item in held) == sorted(agent.made)
+
+
+# --- the sync state's trust marks (no hub needed) -----------------------------------------------------------------
+
+
+def test_trust_marks_round_trip_through_the_sync_state_row() -> None:
+    epoch = "0b7f6c8e-3a51-4a57-9d8e-2f4c1b0a9e11"
+    for trust in (
+        sync_state.Trust(),
+        sync_state.Trust(sync_state.SYNCED, epoch),
+        sync_state.Trust(sync_state.DIFFING, epoch, 1234),
+        sync_state.Trust(sync_state.DIFFING, None, 0),
+        sync_state.Trust(sync_state.PULLING, epoch),
+        sync_state.Trust(sync_state.PULLING, None),
+    ):
+        assert sync_state.Trust.decode(trust.encode()) == trust
+
+
+def test_enrolling_again_keeps_the_trust_for_the_same_hub_and_reconciles_with_another(
+    fresh_db: sqlite_utils.Database,
+) -> None:
+    def enrolled(hub_id: str, epoch: str | None) -> sync_state.SyncState:
+        return sync_state.save_enrolment(
+            fresh_db,
+            hub_url="http://127.0.0.1:9",
+            hub_id=hub_id,
+            device_id="dev-1",
+            token="secret",
+            role="agent",
+            region="kayes",
+            now=utc_now(),
+            epoch=epoch,
+        )
+
+    first = enrolled("hub-a", "epoch-1")
+    assert first.trust == sync_state.Trust(sync_state.SYNCED, "epoch-1") and first.epoch == "epoch-1"
+    with fresh_db.atomic():
+        sync_state.set_cursor(fresh_db, 42)
+    again = enrolled("hub-a", "epoch-2")  # the same hub, restored: the old epoch kept, so the first sync notices
+    assert (again.cursor, again.trust) == (42, sync_state.Trust(sync_state.SYNCED, "epoch-1"))
+    elsewhere = enrolled("hub-b", "epoch-9")  # another database (a total loss): reconcile from the start
+    assert (elsewhere.cursor, elsewhere.trust) == (0, sync_state.Trust(sync_state.DIFFING, "epoch-9", 0))
+    assert elsewhere.epoch is None
