@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from field_app.domain.moments import Day, Moment
+from field_app.domain.referrals import DeclineReason, EventKind, Outcome
 from field_app.domain.returnees import Returnee
 
 PROTOCOL_VERSION = 1
@@ -321,12 +322,12 @@ class DirectoryDiffResponse(Wire):
 class OfficeEvent(Wire):
     """An office or supervisor moving a referral along (accepted, declined, enrolled, completed, not_completed…)."""
 
-    kind: str
+    kind: EventKind  # which kinds the caller may send: hub/rules.py (403 otherwise)
     id: Annotated[str, Field(pattern=UUID)] | None = None  # made by the caller for idempotent retries
     at: Moment | None = None  # default: the hub's time
     note: Annotated[str, Field(max_length=500)] | None = None
-    reason: str | None = None  # declined, not_completed: a DeclineReason code
-    outcome: str | None = None  # completed: an Outcome code
+    reason: DeclineReason | None = None  # declined, not_completed
+    outcome: Outcome | None = None  # completed
     follow_up: Day | None = None
 
 
