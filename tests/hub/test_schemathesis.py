@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -59,58 +60,67 @@ def operations(hub: HubProcess) -> Iterator[Any]:
         yield result.ok()
 
 
+@dataclass
+class Tally:
+    cases: collections.Counter[str] = field(default_factory=collections.Counter)
+    statuses: collections.Counter[tuple[str, int]] = field(default_factory=collections.Counter)
+    failures: dict[tuple[str, str], list[str]] = field(default_factory=lambda: collections.defaultdict(list))
+
+
+def fuzz(hub: HubProcess, known: dict[str, Any], operation: Any, mode: GenerationMode, tally: Tally) -> None:
+    """EXAMPLES generated requests to one operation, each checked; failures go to the tally, not up."""
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )
+    @given(
+        case=operation.as_strategy(generation_mode=mode),
+        token=st.sampled_from(known["tokens"]),
+        held=st.sampled_from([None, *known["referrals"]]),
+        code=st.booleans(),
+    )
+    def run(case: Any, token: str, held: str | None, code: bool) -> None:
+        if mode is GenerationMode.POSITIVE and held and "referral_id" in (case.path_parameters or {}):
+            case.path_parameters["referral_id"] = held
+        enrolling = case.path.endswith("/devices/enrol") and isinstance(case.body, dict)
+        if mode is GenerationMode.POSITIVE and code and enrolling:
+            case.body = {**case.body, "code": hub.code("agent", "kayes")}
+        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+        case.headers = {**headers, "Authorization": f"Bearer {token}"}
+        response = case.call(base_url=hub.url, timeout=60)
+        tally.cases[operation.label] += 1
+        tally.statuses[(operation.label, response.status_code)] += 1
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except BaseException as exc:  # schemathesis' FailureGroup: keep going, report them all at the end
+            key = (operation.label, f"{type(exc).__name__}: {str(exc)[:400]}")
+            if len(tally.failures[key]) < 3:
+                tally.failures[key].append(
+                    f"{mode.value}: {case.method} {case.formatted_path} query={case.query!r} "
+                    f"body={str(case.body)[:300]} → {response.status_code} {response.text[:300]}"
+                )
+
+    try:
+        run()
+    except Unsatisfiable:  # an operation without parameters has no invalid request to make
+        assert mode is GenerationMode.NEGATIVE, operation.label
+
+
 def test_no_input_gets_a_5xx_or_an_undocumented_answer(hub: HubProcess, known: dict[str, Any]) -> None:
-    cases: collections.Counter[str] = collections.Counter()
-    statuses: collections.Counter[tuple[str, int]] = collections.Counter()
-    failures: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+    tally = Tally()
     for operation in operations(hub):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(
-                max_examples=EXAMPLES,
-                derandomize=True,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-                phases=[Phase.generate],
-            )
-            @given(
-                case=operation.as_strategy(generation_mode=mode),
-                token=st.sampled_from(known["tokens"]),
-                held=st.sampled_from([None, *known["referrals"]]),
-                code=st.booleans(),
-            )
-            def run(case: Any, token: str, held: str | None, code: bool, mode: GenerationMode = mode) -> None:
-                if mode is GenerationMode.POSITIVE and held and "referral_id" in (case.path_parameters or {}):
-                    case.path_parameters["referral_id"] = held
-                enrolling = case.path.endswith("/devices/enrol") and isinstance(case.body, dict)
-                if mode is GenerationMode.POSITIVE and code and enrolling:
-                    case.body = {**case.body, "code": hub.code("agent", "kayes")}
-                headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
-                case.headers = {**headers, "Authorization": f"Bearer {token}"}
-                response = case.call(base_url=hub.url, timeout=60)
-                label = case.operation.label
-                cases[label] += 1
-                statuses[(label, response.status_code)] += 1
-                try:
-                    case.validate_response(response, checks=CHECKS)
-                except BaseException as exc:  # schemathesis' FailureGroup: keep going, report them all at the end
-                    key = (label, f"{type(exc).__name__}: {str(exc)[:400]}")
-                    if len(failures[key]) < 3:
-                        failures[key].append(
-                            f"{mode.value}: {case.method} {case.formatted_path} query={case.query!r} "
-                            f"body={str(case.body)[:300]} → {response.status_code} {response.text[:300]}"
-                        )
-
-            try:
-                run()
-            except Unsatisfiable:  # an operation without parameters has no invalid request to make
-                assert mode is GenerationMode.NEGATIVE, operation.label
-    total = sum(cases.values())
-    print(f"schemathesis on {hub.backend}: {total} cases over {len(cases)} operations")
-    for (label, status), n in sorted(statuses.items()):
+            fuzz(hub, known, operation, mode, tally)
+    total = sum(tally.cases.values())
+    print(f"schemathesis on {hub.backend}: {total} cases over {len(tally.cases)} operations")
+    for (label, status), n in sorted(tally.statuses.items()):
         print(f"  {label} → {status}: {n}")
-    report = "\n".join(f"{label}: {what}\n    " + "\n    ".join(seen) for (label, what), seen in failures.items())
-    assert not failures, f"{len(failures)} distinct failures on {hub.backend}:\n{report}"
+    report = "\n".join(f"{label}: {what}\n    " + "\n    ".join(seen) for (label, what), seen in tally.failures.items())
+    assert not tally.failures, f"{len(tally.failures)} distinct failures on {hub.backend}:\n{report}"
     assert total >= MIN_CASES, f"only {total} cases on {hub.backend}"
-    assert not [s for (_label, s) in statuses if s >= 500]
+    assert not [s for (_label, s) in tally.statuses if s >= 500]
