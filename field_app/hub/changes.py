@@ -9,9 +9,9 @@ them out for that device — unless it pulls with `full` (after a reconcile: it 
 
 Order: rows are inserted without a position; the position (`pos`) is given after commit by the sequencer (see
 hub/db.py), so a puller reading `pos > cursor` never skips a row committed late by another hub process. The
-cursor is the last position a device has applied (`Change.seq` on the wire is the position). `next_cursor` may
-move past rows outside the device's scope (the highest position numbered before the page was read), so a device
-does not scan its own pushed rows again at every sync.
+cursor is the last position a device has applied (`Change.seq` on the wire is the position). On the last page,
+`next_cursor` moves past the device's own rows that were left out (up to the highest position numbered before the
+page was read: every row of its scope up to there was in the page), so a device does not scan them again.
 """
 
 from __future__ import annotations
@@ -100,9 +100,17 @@ def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL, full: bo
         for r in page
     ]
     last = changes[-1].seq if changes else cursor
+    if not more and not full:  # past this device's own rows that were left out (none in its scope is above)
+        own = tx.one(
+            "SELECT max(pos) AS top FROM changes WHERE pos > ? AND pos <= ? AND origin = ? "
+            "AND entity IN ('referral', 'referral_event')",
+            [last, top, caller.id],
+        )
+        if own is not None and own["top"] is not None:
+            last = max(last, int(own["top"]))
     if tx.one("SELECT seq FROM changes WHERE pos IS NULL LIMIT 1") is not None:
         tx.logged = True  # committed rows left unnumbered (their process died before its sequencer): number them
-    return PullResponse(changes=changes, next_cursor=last if more else max(last, top), has_more=more)
+    return PullResponse(changes=changes, next_cursor=last, has_more=more)
 
 
 def _top(tx: Tx) -> int:
