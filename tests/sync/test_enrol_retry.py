@@ -178,3 +178,22 @@ def test_the_hub_answer_to_a_retry(hub: Hub) -> None:
     for body in ({"code": code}, {"code": code, "request_id": str(uuid.uuid4())}):
         refused = httpx.post(url, json=body, timeout=30)
         assert refused.status_code == 401 and refused.json() == unknown.json(), refused.text
+
+
+def test_the_stored_attempt_itself(phone: sqlite_utils.Database) -> None:
+    """One request id per code (as the hub reads the code), kept across hub addresses, dropped after KEEP_FOR;
+    the code itself is never stored."""
+    import datetime as dt
+
+    ids = iter(["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"])
+    then = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    first = attempts.begin(phone, "ABCD-EFGH-JKLM", "http://a", now=then, new_id=lambda: next(ids))
+    assert attempts.begin(phone, "abcd efgh jklm", "http://b", now=then, new_id=lambda: next(ids)) == first
+    [kept] = attempts.pending(phone)
+    assert (kept.hub_url, kept.request_id) == ("http://b", first)
+    assert "ABCD" not in repr(phone.execute("SELECT * FROM enrol_attempts").fetchall())
+    later = then + attempts.KEEP_FOR + dt.timedelta(seconds=1)
+    second = attempts.begin(phone, "ZZZZ-EFGH-JKLM", "http://a", now=later, new_id=lambda: next(ids))
+    assert second != first and [a.request_id for a in attempts.pending(phone)] == [second]
+    attempts.forget(phone, "zzzz-efgh-jklm")
+    assert attempts.pending(phone) == []
