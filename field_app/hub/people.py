@@ -40,14 +40,14 @@ def referral_data(
 ) -> dict[str, Any]:
     """A `referral` change's data (protocol.ReferralChange) from what the caller already holds (push builds it
     from its batch's memory, without a query)."""
-    return ReferralChange(
-        referral=json.loads(row["document"]),
-        device_id=row["device_id"],
-        status=status,
-        flagged=flagged,
-        events=events,
-        person=person,
-    ).model_dump(mode="json")
+    return {  # the fields of ReferralChange, built straight (its model_dump(mode="json"), without a validation)
+        "referral": json.loads(row["document"]),
+        "device_id": row["device_id"],
+        "status": status,
+        "flagged": flagged,
+        "events": events,
+        "person": None if person is None else person.model_dump(mode="json"),
+    }
 
 
 def referral_change_row(row: dict[str, Any], data: dict[str, Any], *, origin: str | None) -> changes.Row:

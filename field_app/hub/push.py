@@ -228,6 +228,7 @@ class _Batch:
         self.ranks: list[int] = []  # drawn, not handed out yet (highest first)
         self.last_rank = 0
         self.touched: dict[str, str] = {}  # op id -> referral id, for the answers
+        self.dicts: dict[str, dict[str, Any]] = {}  # event id -> its dict with rank
 
     # -- 1. claims -------------------------------------------------------------------------------------------
 
@@ -440,10 +441,17 @@ class _Batch:
         if ref is None or not rules.visible_to(self.caller, ref.row):
             return answer
         state = ref.state
-        events = [referrals.event_dict(r.event, r.received) for r in referrals.in_hub_order(ref.events)]
+        events = [self._event_dict(r) for r in referrals.in_hub_order(ref.events)]
         return answer.model_copy(
             update={"status": state.status.value, "flagged": list(state.flagged), "events": events}
         )
+
+    def _event_dict(self, ranked: Ranked) -> dict[str, Any]:
+        """`referrals.event_dict`, made once per event and batch (shared read-only by the answers)."""
+        found = self.dicts.get(ranked.event.id)
+        if found is None:
+            found = self.dicts[ranked.event.id] = referrals.event_dict(ranked.event, ranked.received)
+        return found
 
     def _rank(self) -> int:
         if not self.ranks:  # more than counted (an op id repeated in the batch): draw more, above those handed out
@@ -486,7 +494,7 @@ class _Batch:
 
     def _referral_change(self, ref: _Ref) -> None:
         state = ref.state
-        events = [referrals.event_dict(r.event, r.received) for r in referrals.in_hub_order(ref.events)]
+        events = [self._event_dict(r) for r in referrals.in_hub_order(ref.events)]
         data = people.referral_data(ref.row, events, self._person(ref), status=state.status.value,
                                     flagged=list(state.flagged))  # fmt: skip
         self.writes.change_rows.append(people.referral_change_row(ref.row, data, origin=self.caller.id))
