@@ -229,3 +229,10 @@ def set_actor(db: sqlite_utils.Database, op_ids: list[str], actor: str) -> int:
             )
             changed += 1
     return changed
+
+
+def op_ids(db: sqlite_utils.Database, *states: str) -> list[str]:
+    """The op ids of the entries in these states, in queue order."""
+    marks = ", ".join("?" for _ in states)
+    rows = db.execute(f"SELECT op_id FROM outbox WHERE state IN ({marks}) ORDER BY seq", list(states)).fetchall()
+    return [str(r[0]) for r in rows]

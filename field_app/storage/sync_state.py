@@ -26,6 +26,7 @@ import sqlite_utils
 
 from field_app.errors import FieldAppError
 from field_app.i18n import _
+from field_app.storage import outbox
 
 # Where the device stands with the hub database's epoch (see the module doc).
 SYNCED = "synced"
@@ -167,6 +168,10 @@ def save_enrolment(
     else:
         cursor, trust = 0, Trust(DIFFING, epoch, 0)
     with db.atomic():
+        if previous is not None and previous.device_id != device_id:
+            # entries not sent yet name the old device id as their events' actor: the hub takes an event only from
+            # the device it names (a done entry gets the same when a reconcile sends it again)
+            outbox.set_actor(db, outbox.op_ids(db, "pending", "quarantined"), device_id)
         db.execute("DELETE FROM sync_state")
         db.execute(
             "INSERT INTO sync_state (id, hub_url, hub_id, device_id, token, role, region, enrolled_at, cursor, epoch) "

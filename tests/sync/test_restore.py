@@ -335,6 +335,27 @@ def test_after_a_total_loss_and_re_enrolment_everything_goes_again(hub: Hub, pho
     assert sorted(item["id"] for item in held) == sorted(agent.made)
 
 
+def test_entries_queued_under_an_old_device_id_go_with_the_new_one(hub: Hub, phones: Phones) -> None:
+    """A device enrolled again (revoked, or unknown to a restored hub) has a new id: what it queued before names
+    the old one as its events' actor, which the hub would refuse (`forbidden`). Enrolling rewrites them."""
+    agent = phones.agent
+    agent.queue(1)
+    sync(agent, hub.url)
+    old = agent.device_id
+    hub.process.cli("revoke", old)
+    late = agent.queue(1)[0]
+    assert agent.cancel(1)  # queued here: created and revoked wait in the outbox, naming the old id
+    with pytest.raises(Exception):  # noqa: B017 - the revoked token
+        sync(agent, hub.url)
+    agent.state = enrol(agent.db, hub.url, hub.process.enrol_code("agent", "kayes"))
+    assert agent.device_id != old
+    report = sync(agent, hub.url)
+    assert report.rejected == 0 and outbox.quarantined(agent.db) == [] and outbox.pending_count(agent.db) == 0
+    (item,) = hub_referrals(hub.url, hub.token(), device=agent.device_id)
+    assert item["id"] == late and item["status"] == "revoked"
+    assert [e["actor"] for e in item["events"] if e["kind"] == "revoked"] == [agent.device_id]
+
+
 # --- the sync state's trust marks (no hub needed) -----------------------------------------------------------------
 
 
