@@ -27,6 +27,7 @@ MAX_INFLATED_BYTES = 8_000_000  # a gzip body once inflated: above → 413 (no z
 MAX_BATCH = 200  # ops in one push
 MAX_PULL = 500  # changes in one pull page
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+MAX_INT32 = 2**31 - 1  # what an INTEGER column holds on PostgreSQL: larger numbers are refused (422), not a 500
 
 Role = Literal["agent", "office", "supervisor"]
 # What devices push. `directory_edit` (office: its region; supervisor: all), `access` (a read of a person's details
@@ -97,7 +98,7 @@ class Op(Wire):
     entity_id: Annotated[str, Field(min_length=1, max_length=200)]
     op: PushKind
     payload: dict[str, Any]
-    base_version: int | None = None
+    base_version: Annotated[int, Field(le=MAX_INT32)] | None = None
 
 
 # --- typed payloads, one per pushed entity (Op.payload) and per pulled entity (Change.data) -------------------
@@ -202,9 +203,6 @@ class ReferralChange(Wire):
     flagged: list[str]
     events: list[dict[str, Any]]
     person: SharedPerson | None = None
-
-
-MAX_INT32 = 2**31 - 1  # what an INTEGER column holds on PostgreSQL: larger numbers are refused (422), not a 500
 
 
 class DeviceReport(Wire):
