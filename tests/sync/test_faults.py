@@ -650,12 +650,11 @@ def test_random_fault_schedules(
 
 @pytest.fixture(scope="module")
 def fresh_seed(request: pytest.FixtureRequest) -> int:
-    """FRESH_SEED, printed in the output even when pytest captures it (the terminal reporter writes the line)."""
+    """FRESH_SEED, printed in the output even when pytest captures it (as `capsys.disabled()` does)."""
     line = f"fault schedules: fresh Hypothesis seed {FRESH_SEED} (FIELD_APP_FAULT_SEED={FRESH_SEED} replays it)"
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-    print(line)
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        print(f"\n{line}", flush=True)
     return FRESH_SEED
 
 
