@@ -18,7 +18,8 @@ the sync engine does (same op ids) after a transport error, a timeout or a 503 (
 5 s so the bench stays bounded), at most 8 attempts. On the backend `postgresql-2hubs` two hub processes share one
 database and each device alternates between them request by request (a load balancer without stickiness).
 
-Printed per backend: p50/p95/p99/max per endpoint (every answered request, errors included), answers by status,
+Printed per backend: p50/p95/p99/max per endpoint (every answered request, errors included), answers by status
+(and transport errors by name: a connection closed under a request, retried like a 503),
 then what the hub holds afterwards, read from its database: referrals lost (acknowledged `applied`/`duplicate` to a
 device but absent), not sent (the device gave up), duplicated (a referral with more than one `created` or `sent`
 event, an op answered `applied` twice), returnees missing; and how many of its referrals' `sent` events each device
@@ -64,6 +65,10 @@ START_TIMEOUT = 90.0
 MAX_ATTEMPTS = 8
 RETRY_CAP = 5.0
 PULL_LIMIT = 500
+# A connection idle this long is not reused: below uvicorn's keep-alive timeout (5 s). With httpx's default (also
+# 5 s) a request sent on a connection the hub is closing at that moment fails (ReadError, RemoteProtocolError) —
+# with two hubs each device's connection to one of them idles while it talks to the other.
+KEEPALIVE_EXPIRY = 4.0
 BACKENDS = ("sqlite", "postgresql", "postgresql-2hubs")
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ENDPOINTS = ("enrol", "push", "pull", "report", "pull (office)")
@@ -368,7 +373,9 @@ async def run_devices(
     devices = [Device(n, hubs, fresh_ids(template), stats, args, stop_at) for n in range(args.devices)]
     offices = [Office(n, hubs, Template([], []), stats, args, stop_at) for n in range(len(office_codes))]
     timeout = httpx.Timeout(args.timeout, connect=min(args.timeout, 30.0))
-    limits = httpx.Limits(max_connections=len(hubs), max_keepalive_connections=len(hubs))
+    limits = httpx.Limits(
+        max_connections=len(hubs), max_keepalive_connections=len(hubs), keepalive_expiry=KEEPALIVE_EXPIRY
+    )
     clients = [httpx.AsyncClient(timeout=timeout, limits=limits) for _ in devices]
     office_clients = [httpx.AsyncClient(timeout=timeout, limits=limits) for _ in offices]
     enrolled = await asyncio.gather(
