@@ -566,6 +566,8 @@ def run_schedule(
                         if arrived:
                             office_event(hub, arrived[index % len(arrived)], kind)
                     case ("desk", index, kind):
+                        if not list_referrals(run.desk.db):  # the office's device has pulled nothing yet
+                            run.sync(run.desk, hub_up)
                         run.desk_move(index, kind)
                     case ("sync", d, faults):
                         proxy.add(*faults)
