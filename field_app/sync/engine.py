@@ -345,7 +345,8 @@ class SyncEngine:
         resent = {e.op_id for e in batch if e.error_code == outbox.RESENT}
         answered = {r.op_id: r for r in results if r.op_id in ours}
         now = self.clock()
-        merge = _merge_push_answer()
+        from field_app.storage.referrals import merge_push_answer
+
         with self.db.atomic():
             done = [i for i, r in answered.items() if r.result in ("applied", "duplicate")]
             outbox.mark_done(self.db, done)
@@ -354,8 +355,8 @@ class SyncEngine:
                     continue  # sent again after a restore: its referral may reach the hub later, from another device
                 if r.result == "rejected":
                     outbox.quarantine(self.db, op_id, code=r.code or "rejected", reason=r.reason or "", now=now)
-                elif merge is not None and (r.status is not None or r.events):
-                    merge(self.db, r)
+                elif r.status is not None or r.events:
+                    merge_push_answer(self.db, r)  # the referral's status and the hub's events (`sent`), ranked
         for r in answered.values():
             counts["pushed"] += 1
             counts["applied" if r.result == "applied" else "duplicates" if r.result == "duplicate" else "rejected"] += 1
@@ -580,11 +581,3 @@ def _ops(batch: list[OutboxEntry]) -> tuple[list[Op], list[tuple[OutboxEntry, st
         except pydantic.ValidationError as exc:
             invalid.append((entry, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())))
     return ops, invalid
-
-
-def _merge_push_answer() -> Callable[[sqlite_utils.Database, OpResult], object] | None:
-    """O's `storage.referrals.merge_push_answer` (issue 10), when present."""
-    from field_app.storage import referrals
-
-    merge: Callable[[sqlite_utils.Database, OpResult], object] | None = getattr(referrals, "merge_push_answer", None)
-    return merge
