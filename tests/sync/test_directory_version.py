@@ -280,6 +280,24 @@ def test_a_current_device_makes_no_diff_call(
         db.close()
 
 
+def test_the_diff_door_wants_a_token_and_bounded_ids(hub: Hub, built_db: sqlite_utils.Database, tmp_path: Path) -> None:
+    url = f"{hub.url}{DIFF}"
+    assert httpx.post(url, json={}, timeout=20).status_code == 401
+    db = device_from(built_db, tmp_path, hub, hub.url)
+    try:
+        headers = {"Authorization": f"Bearer {sync_state.require(db).token}"}
+        too_long = httpx.post(url, json={"organizations": {"x" * 81: "0" * 64}}, headers=headers, timeout=20)
+        assert too_long.status_code == 422 and too_long.json()["code"]
+        empty = httpx.post(url, json={}, headers=headers, timeout=20)  # a device with no directory at all
+        assert empty.status_code == 200
+        answer = empty.json()
+        assert answer["version"] == hub.version()
+        assert {c["op"] for c in answer["changes"]} == {"upsert"}
+        assert len(answer["changes"]) == len(manifest.lines_of(*manifest.local_hashes(built_db)))
+    finally:
+        db.close()
+
+
 def test_a_hub_correction_reaches_an_enrolled_device(
     hub: Hub, proxy: FaultProxy, built_db: sqlite_utils.Database, tmp_path: Path
 ) -> None:
