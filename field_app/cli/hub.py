@@ -190,6 +190,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=30,  # longer than a client's idle expiry (httpx: 5 s): no request meets a closing socket
     )
     return 0
 

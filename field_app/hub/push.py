@@ -110,13 +110,13 @@ def nul_at(value: Any, where: str = "") -> str | None:
     return None
 
 
-def _nul_in(op: Op) -> str | None:
-    """Where the op holds a NUL (its id and kinds are checked by the wire model already)."""
-    if "\x00" in op.entity_id:
-        return "entity_id"
-    if "\\u0000" not in json.dumps(op.payload):  # quick: most ops have none
+def _bad_text_in(op: Op) -> str | None:
+    """`rules.bad_text_at` of the op (NUL, lone surrogates: `path: problem`), after a quick look at its JSON: most
+    ops hold neither (`\\u0000` or a `\\ud…` escape is where they would show)."""
+    text = json.dumps([op.entity_id, op.payload])
+    if "\\u0000" not in text and "\\ud" not in text:
         return None
-    return nul_at(op.payload, "payload")
+    return rules.bad_text_at(op.model_dump())
 
 
 def _invalid(exc: pydantic.ValidationError, prefix: str = "") -> Rejected:
@@ -237,11 +237,9 @@ class _Batch:
         digests = [payload_hash(op) for op in ops]
         first: dict[str, int] = {}
         for i, op in enumerate(ops):
-            where = _nul_in(op)
-            if where is not None:  # PostgreSQL text cannot hold NUL: refused on every engine alike
-                answers[i] = OpResult(
-                    op_id=op.op_id, result="rejected", code="invalid_payload", reason=f"{clip(where)}: NUL character"
-                )
+            found = _bad_text_in(op)
+            if found is not None:  # NUL (PostgreSQL text cannot hold one), lone surrogates: refused on every engine
+                answers[i] = OpResult(op_id=op.op_id, result="rejected", code="invalid_payload", reason=found)
             elif op.op_id not in first:
                 first[op.op_id] = i
         claimed = self._claim([ops[i] for i in first.values()], [digests[i] for i in first.values()])
