@@ -85,9 +85,13 @@ def _sqlite_path(target: str | Path) -> Path:
     return Path(target).expanduser()
 
 
+def _read_only(path: Path) -> str:
+    return path.resolve().as_uri() + "?mode=ro"  # as a URI: a name with ? or # in it stays a name
+
+
 def _copy(source: Path, dest: Path) -> None:
     """SQLite's online backup API, page by page (consistent even while the hub writes)."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(_read_only(source), uri=True, timeout=30)
     try:
         out = sqlite3.connect(str(dest), timeout=30)
         try:
@@ -100,7 +104,7 @@ def _copy(source: Path, dest: Path) -> None:
 
 def _check_hub_file(path: Path) -> None:
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(_read_only(path), uri=True)
         try:
             row = conn.execute("SELECT value FROM meta WHERE key = 'hub_id'").fetchone()
         finally:
