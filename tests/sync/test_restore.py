@@ -178,8 +178,10 @@ def test_a_restore_from_a_backup_is_noticed_and_healed(hub: Hub, phones: Phones)
     held = {item["id"] for item in hub_referrals(hub.url, hub.token(), device=agent.device_id)}
     assert held == set(early)  # what the restore lost: 2 of the agent's 5 referrals, the office's 2 later moves
 
+    agent.queue(1)  # queued after the restore: the first answer of the next sync is a push's, and it tells
     first = sync(agent, hub.url)
     assert first.requeued == 4  # 3 referrals and the cancellation (the office's moves are the office's to send)
+    assert first.duplicates == 1  # the new one, applied by the push that told (not checkpointed), sent again
     state = sync_state.require(agent.db)
     assert state.trust.phase == sync_state.SYNCED and state.epoch not in (None, epoch_before)
     converge(hub, phones)
