@@ -74,6 +74,25 @@ class Hub:
             self.process.cli("new-epoch")
         self.process.start()
 
+    def restore_as_it_is(self, backup: Path) -> None:
+        """A restore without `hub restore`/`new-epoch`: the file copied back, or pg_restore alone (same epoch)."""
+        self.process.stop()
+        if self.engine == "sqlite":
+            for suffix in ("-wal", "-shm"):
+                Path(self.db + suffix).unlink(missing_ok=True)
+            Path(self.db).write_bytes(backup.read_bytes())
+        else:
+            done = subprocess.run(
+                setup.pg_restore_command(self.db, backup),
+                env=setup.pg_environment(self.db),
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+        self.process.start()
+
     def lose_everything(self) -> None:
         """A total loss: the hub comes back on a new, empty database (same address)."""
         self.process.stop()
@@ -201,22 +220,7 @@ def test_a_restore_by_copying_the_file_back_is_noticed_by_the_missing_op(hub: Hu
     sync(agent, hub.url)
     epoch = sync_state.require(agent.db).epoch
 
-    hub.process.stop()
-    if hub.engine == "sqlite":
-        for suffix in ("-wal", "-shm"):
-            Path(hub.db + suffix).unlink(missing_ok=True)
-        Path(hub.db).write_bytes(backup.read_bytes())
-    else:
-        done = subprocess.run(
-            setup.pg_restore_command(hub.db, backup),
-            env=setup.pg_environment(hub.db),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-    hub.process.start()
+    hub.restore_as_it_is(backup)
     for _k in range(4):  # other devices fill the restored log past the agent's cursor: the head alone cannot tell
         other = phones.desk
         other.queue(1)  # an office refers in its own region too
@@ -226,6 +230,30 @@ def test_a_restore_by_copying_the_file_back_is_noticed_by_the_missing_op(hub: Hu
     assert report.requeued == 3
     assert sync_state.require(agent.db).epoch == epoch  # the same database epoch: the missing op told
     converge(hub, phones)
+
+
+def test_a_head_below_the_cursor_is_noticed_when_nothing_of_the_device_was_lost(hub: Hub, phones: Phones) -> None:
+    """The agent lost nothing (its latest sent op is in the backup) but it pulled the office's move made after
+    the backup: its cursor is above the restored log's head. It pulls everything again; the office's device, whose
+    move the hub lost, sends it again; the agent keeps the status."""
+    agent = phones.agent
+    made = agent.queue(2)
+    sync(agent, hub.url)
+    sync(phones.desk, hub.url)
+    backup = hub.backup()
+    phones.move(made[0])
+    sync(phones.desk, hub.url)
+    sync(agent, hub.url)
+    cursor = sync_state.require(agent.db).cursor
+    hub.restore_as_it_is(backup)
+
+    report = sync(agent, hub.url)
+    assert report.requeued == 0 and report.cursor < cursor  # the head told; the cursor is the restored log's
+    assert sync_state.require(agent.db).trust.phase == sync_state.SYNCED
+    desk = sync(phones.desk, hub.url)
+    assert desk.requeued == 1  # the office's move, lost by the restore, sent again
+    converge(hub, phones)
+    assert statuses(agent)[made[0]] == "accepted"
 
 
 def test_a_reconcile_cut_off_resumes_where_it_stopped(hub: Hub, phones: Phones) -> None:
