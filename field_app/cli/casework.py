@@ -186,7 +186,13 @@ def _read_object(source: str, option: str) -> dict[str, Any]:
     depth, items, text, digits, no NUL, control character or lone surrogate); an `option: message` problem (or
     `field: message`, for a part of it) when it is not one — never a traceback, never more than a short piece
     of the input quoted back."""
-    name = _("standard input") if source == "-" else shown(source)
+    name = (
+        _("standard input")
+        if source == "-"
+        else shown(source, 80)
+        if len(source) <= 80
+        else "…" + shown(source[-79:], 79)
+    )
     limit = safe_input.RECORD.max_bytes
     try:
         if source == "-":
