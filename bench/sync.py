@@ -196,10 +196,52 @@ def wire_ops(db: sqlite_utils.Database) -> tuple[list[Op], list[Op]]:
     return [o for o in ops if o.entity == "returnee"], [o for o in ops if o.entity == "referral"]
 
 
-def ingest(hubs: Sequence[BenchHub], clients: int, template: Template) -> float:
+def cpu_seconds(session: int | None = None, pids: Sequence[int] = ()) -> dict[int, float]:
+    """CPU seconds (user + system) so far of every process in `session` (a hub started in its own session: its
+    workers too) and of `pids`, read from /proc (Linux); {} where /proc cannot be read."""
+    got: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        rest = text[text.rfind(")") + 2 :].split()
+        if int(entry.name) in pids or (session is not None and int(rest[3]) == session):
+            got[int(entry.name)] = (int(rest[11]) + int(rest[12])) / tick
+    return got
+
+
+def database_backends(db: str) -> list[int]:
+    """The PostgreSQL server processes serving `db` now (the hub's pool), not this query's own."""
+    if not db.startswith("postgresql://"):
+        return []
+    import psycopg
+
+    with psycopg.connect(db, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def hubs_cpu(hubs: Sequence[BenchHub]) -> dict[int, float]:
+    """CPU seconds so far of the hub processes (workers included) and of their database's server processes."""
+    got: dict[int, float] = {}
+    for hub in hubs:
+        if hub.process is not None:
+            got |= cpu_seconds(hub.process.pid, database_backends(hub.db))
+    return got
+
+
+def ingest(hubs: Sequence[BenchHub], clients: int, template: Template) -> tuple[float, float]:
     """Referrals per second into `hubs`, straight: `clients` devices at once (client k on hub k mod len(hubs)),
     each pushing its own copy of `template` (fresh ids) — the returnees first, not timed — in batches of
-    MAX_BATCH; wall time from the first referral batch to the last answer."""
+    MAX_BATCH; wall time from the first referral batch to the last answer. Also the CPU milliseconds a referral
+    that the hubs and their PostgreSQL server processes spent meanwhile (less dependent on what else runs on the
+    machine than the rate; the client's own CPU is not in it)."""
     codes = hubs[0].enrol_codes(clients)
     devices = []
     for k in range(clients):
@@ -231,15 +273,18 @@ def ingest(hubs: Sequence[BenchHub], clients: int, template: Template) -> float:
     for thread in threads:
         thread.start()
     ready.wait()
+    before = hubs_cpu(hubs)
     start = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
+    after = hubs_cpu(hubs)
     if failures:
         raise failures[0]
     total = clients * len(template.referrals)
     assert sum(applied) == total, f"only {sum(applied)} of {total} applied"
-    return total / elapsed
+    cpu = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    return total / elapsed, cpu * 1000 / total
 
 
 def ingest_runs(repo: Path, where: Path, template: Template, pg_url: str | None, suffix: str) -> dict[str, str]:
@@ -253,10 +298,12 @@ def ingest_runs(repo: Path, where: Path, template: Template, pg_url: str | None,
             for hub in hubs:
                 hub.start()
             load = os.getloadavg()[0]
-            rate = ingest(hubs, clients, template)
-            rates[label + suffix] = f"{rate:,.0f} (load {load:.1f})"
+            rate, cpu_ms = ingest(hubs, clients, template)
+            cores = os.cpu_count() or 1
+            capacity = f"{cores * 1000 / cpu_ms:,.0f}" if cpu_ms > 0 else "–"
+            rates[label + suffix] = f"{rate:,.0f} | {load:.1f} | {cpu_ms:.2f} | {capacity}"
         except Exception as exc:  # a figure that could not be made says why
-            rates[label + suffix] = f"failed: {str(exc)[:120]}"
+            rates[label + suffix] = f"failed: {str(exc)[:120]} | | |"
         finally:
             for hub in hubs:
                 hub.stop()
@@ -272,7 +319,7 @@ def ingest_runs(repo: Path, where: Path, template: Template, pg_url: str | None,
             with pg_database(pg_url) as url:
                 measure(label, url, n_hubs, clients)
         except PgUnavailable as exc:
-            rates[label + suffix] = f"skipped ({exc})"
+            rates[label + suffix] = f"skipped ({exc}) | | |"
     return rates
 
 
@@ -382,10 +429,12 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
                 rates |= ingest_runs(args.baseline.resolve(), where, ops, args.pg_url, " (baseline)")
             lines += [
                 f"Hub ingest: {args.ingest} referrals a client in batches of {MAX_BATCH}, straight to the hub "
-                "(no shaping); load average (1 min) when each started.",
+                "(no shaping); the machine's load average (1 min) when each started; the CPU the hub processes and "
+                "their PostgreSQL server processes spent a referral, and the rate that CPU alone would allow on "
+                "this machine's idle cores (an upper bound: client, HTTP waits and locks not counted).",
                 "",
-                "| hub | referrals/s |",
-                "|---|---:|",
+                "| hub | referrals/s | load avg | hub + database CPU (ms a referral) | CPU-bound rate on idle cores |",
+                "|---|---:|---:|---:|---:|",
                 *(f"| {name} | {rate} |" for name, rate in rates.items()),
                 "",
             ]
