@@ -8,9 +8,12 @@ keep the device that made them in `origin_device` and the person, when shared, i
 The hub's event order (issue 10). Every event the hub holds has a receipt rank (`received` in what the hub sends:
 pulled `referral_event` changes, the events of a pulled `referral` change, the events of a push answer); it is
 stored in `referral_events.hub_order` and the fold follows it (`domain.referrals.fold(events, order)`): `created`
-first, then the hub's order, then the events only this device has (not at the hub yet) by time. So a device whose
-clock is wrong, or an event made offline long ago, cannot reorder what the hub already decided: a backdated
-`revoked` that reaches the hub after an office's `enrolled` stays flagged on every device, as on the hub.
+first, then the hub's order, then the events only this device has (still waiting in the outbox) by time. So a
+device whose clock is wrong, or an event made offline long ago, cannot reorder what the hub already decided: a
+backdated `revoked` that reaches the hub after an office's `enrolled` stays flagged on every device, as on the hub.
+Events at the hub but held without a rank (received before the hub ranked events: a device upgraded from before
+issue 10, or a hub not upgraded yet) are folded by time ahead of every ranked one, as the hub ranked them
+(`_events`).
 What the hub sends about an event it holds is taken as it is, also for an event this device already has: its
 rank (and its document, e.g. the `sent` the hub made again after a restore) overwrite the stored ones, so that
 after a reconcile (ranks cleared, a full pull) the device folds with the new database's ranks only.
@@ -57,7 +60,8 @@ class StoredReferral:
     status: ReferralStatus
     events: tuple[ReferralEvent, ...]  # in fold order (`in_order(events, order)`)
     updated_at: dt.datetime
-    order: Mapping[str, int] = field(default_factory=dict)  # event id -> the hub's receipt rank (events it holds)
+    # event id -> its place in the fold: the hub's receipt rank; below those, events held without one (`_events`)
+    order: Mapping[str, int] = field(default_factory=dict)
 
 
 def create_referral(db: sqlite_utils.Database, referral: Referral, created: ReferralEvent) -> None:
@@ -109,7 +113,6 @@ def add_event(db: sqlite_utils.Database, event: ReferralEvent) -> StoredReferral
     try:
         with db.atomic():
             _insert_event(db, event)
-            refresh(db, event.referral_id)
             outbox.enqueue(
                 db,
                 entity="referral_event",
@@ -118,6 +121,7 @@ def add_event(db: sqlite_utils.Database, event: ReferralEvent) -> StoredReferral
                 payload=event.model_dump(mode="json"),
                 now=event.at,
             )
+            refresh(db, event.referral_id)  # after the outbox entry: the fold sees the event is still to send
     except sqlite3.Error as exc:
         raise StorageError(_("could not save: {reason}").format(reason=exc)) from exc
     return get_referral(db, event.referral_id)
@@ -240,7 +244,7 @@ def _take(db: sqlite_utils.Database, event: ReferralEvent, rank: int | None) -> 
 
 
 def hub_order(db: sqlite_utils.Database, referral_id: str) -> dict[str, int]:
-    """The hub's receipt rank of each of the referral's events it holds (event id -> rank)."""
+    """The hub's receipt rank of each of the referral's events it ranked (event id -> rank), as stored."""
     rows = db.execute(
         "SELECT id, hub_order FROM referral_events WHERE referral_id = ? AND hub_order IS NOT NULL", [referral_id]
     )
@@ -281,17 +285,39 @@ def refresh(db: sqlite_utils.Database, referral_id: str) -> None:
     )
 
 
+# An event with no hub rank is either waiting to be sent (its outbox entry is not done: the fold puts it after
+# every ranked event, by time) or already at the hub but held without a rank: received before the hub ranked events
+# (a device upgraded to issue 10, a hub not upgraded yet), or its rank cleared by a reconcile and not given again.
+_EVENTS = """
+SELECT e.document, e.hub_order, EXISTS (
+    SELECT 1 FROM outbox o WHERE o.state != 'done' AND (
+        (o.entity = 'referral_event' AND o.entity_id = e.id)
+        OR (o.entity = 'referral' AND o.entity_id = e.referral_id AND e.kind = 'created')
+    )
+) FROM referral_events e WHERE e.referral_id = ?
+"""
+
+
 def _events(db: sqlite_utils.Database, referral_id: str) -> tuple[list[ReferralEvent], dict[str, int]]:
-    """The referral's events (as stored) and the hub's ranks of those it holds."""
+    """The referral's events (as stored) and the order the fold follows: the hub's rank of each event it ranked;
+    and, below every hub rank (which are > 0), a rank by time for the events at the hub that came without one —
+    the hub ranked the events it held before ranks existed by time, ahead of every later one (hub migration 4), so
+    a device upgraded from before folds what it held then as it did, and what came after in the hub's order.
+    Events still waiting in the outbox have no rank (the fold puts them last, by time)."""
     events: list[ReferralEvent] = []
     order: dict[str, int] = {}
-    for document, rank in db.execute(
-        "SELECT document, hub_order FROM referral_events WHERE referral_id = ?", [referral_id]
-    ):
+    unranked: list[ReferralEvent] = []
+    for document, rank, waiting in db.execute(_EVENTS, [referral_id]):
         event = ReferralEvent.model_validate_json(document)
         events.append(event)
         if rank is not None:
             order[event.id] = int(rank)
+        elif not waiting:
+            unranked.append(event)
+    floor = min([0, *order.values()])
+    unranked.sort(key=lambda e: (e.at, e.id))
+    for n, event in enumerate(unranked):
+        order[event.id] = floor - len(unranked) + n
     return events, order
 
 

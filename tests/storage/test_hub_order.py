@@ -23,8 +23,10 @@ from field_app.domain.referrals import (
     ReferralEvent,
     ReferralStatus,
 )
+from field_app.storage import outbox
 from field_app.storage.database import open_db
 from field_app.storage.referrals import (
+    add_event,
     create_referral,
     get_referral,
     hub_order,
@@ -137,8 +139,8 @@ def test_an_event_made_here_and_not_at_the_hub_yet_comes_after_the_ranked_ones(d
     with db.atomic():
         put_pulled_referral(db, pulled_referral(ref, (created, 7), (sent, 8)), now=T0)
     accepted = event(ref, EventKind.ACCEPTED, 5)  # this office's phone dates it before the hub's `sent`
-    with db.atomic():
-        assert merge_event(db, accepted)  # as if made here: no rank
+    add_event(db, accepted)  # made here: queued for the hub, no rank yet
+    assert hub_order(db, ref.id) == {created.id: 7, sent.id: 8}
     assert cached(db, ref.id)[:2] == ("accepted", [])  # not flagged: it follows what the hub ordered
     with db.atomic():
         assert merge_push_answer(db, answer((created, 7), (sent, 8), (accepted, 9), status="accepted"))
@@ -206,3 +208,35 @@ def test_a_rank_that_is_not_a_number_is_no_rank(db: sqlite_utils.Database) -> No
     with db.atomic():
         assert merge_push_answer(db, result)
     assert hub_order(db, ref.id) == {} and cached(db, ref.id)[0] == "sent"
+
+
+def test_events_held_from_before_the_hub_ranked_them_keep_their_place(db: sqlite_utils.Database) -> None:
+    """A device upgraded to issue 10 (or synced with a hub not upgraded yet) holds events without ranks; the hub
+    ranked what it held then by time, ahead of every later event (hub migration 4). So a ranked `enrolled` pulled
+    now comes after the `sent` and `accepted` held since before, whatever their times; this office's own event,
+    still waiting to be sent, comes after all of them."""
+    ref = referral()
+    created, sent = event(ref, EventKind.CREATED, 0), event(ref, EventKind.SENT, 1)
+    accepted = event(ref, EventKind.ACCEPTED, 400)  # its time is after the enrolment's: not what orders it
+    with db.atomic():  # as a hub from before issue 10 sent them: no `received`
+        put_pulled_referral(db, pulled_referral(ref, (created, None), (sent, None)), now=T0)
+        assert merge_event(db, accepted)
+    assert hub_order(db, ref.id) == {} and cached(db, ref.id)[:2] == ("accepted", [])
+    enrolled = event(ref, EventKind.ENROLLED, 300)
+    data = wire(enrolled, 9000) | {"status": "enrolled", "flagged": []}
+    with db.atomic():
+        assert apply_change(db, Change(seq=5, entity="referral_event", id=enrolled.id, op="upsert", data=data))
+    assert cached(db, ref.id)[:2] == ("enrolled", [])
+    stored = get_referral(db, ref.id)
+    assert [e.kind for e in stored.events] == [
+        EventKind.CREATED,
+        EventKind.SENT,
+        EventKind.ACCEPTED,
+        EventKind.ENROLLED,
+    ]
+    assert stored.order[sent.id] < stored.order[accepted.id] < 0 < stored.order[enrolled.id]
+    completed = event(ref, EventKind.COMPLETED, -60, outcome="trained")  # made here, dated before all of them
+    add_event(db, completed)
+    assert outbox.counts(db)["pending"] == 1
+    assert cached(db, ref.id)[:2] == ("completed", [])
+    assert get_referral(db, ref.id).events[-1] == completed and completed.id not in get_referral(db, ref.id).order
