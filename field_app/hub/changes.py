@@ -79,14 +79,22 @@ def append_many(tx: Tx, rows: Sequence[Row], *, now: dt.datetime) -> None:
 
 def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL, full: bool = False) -> PullResponse:
     """Changes after `cursor` in the caller's scope, oldest first, at most `limit` (capped at MAX_PULL). Without
-    `full`, a device's own `referral`/`referral_event` rows (its push answers carried them) are left out."""
+    `full`, a device's own `referral`/`referral_event` rows (its push answers carried them) are left out.
+
+    One query per part of the scope (the directory; the casework of the device's region or of its own
+    referrals), each walking its own index by position from the cursor, merged by position: a pull reads the rows
+    of its scope, not every row written since its cursor by 200 other devices."""
     limit = max(1, min(limit, MAX_PULL))
     top = _top(tx)  # read first: every row numbered up to here is visible to the page query below
-    scope, params = _scope(caller, full=full)
-    rows = tx.all(
-        f"SELECT pos, entity, entity_id, op, data FROM changes WHERE pos > ? AND {scope} ORDER BY pos LIMIT ?",
-        [cursor, *params, limit + 1],
-    )
+    parts = _scope(caller, full=full)
+    columns = "pos, entity, entity_id, op, data"
+    selects: list[str] = []
+    params: list[Any] = []
+    for where, more_params in parts:
+        part = f"SELECT {columns} FROM changes WHERE pos > ? AND {where} ORDER BY pos LIMIT ?"
+        selects.append(f"SELECT * FROM ({part}) AS part{len(selects)}")
+        params += [cursor, *more_params, limit + 1]
+    rows = tx.all(f"{' UNION ALL '.join(selects)} ORDER BY pos LIMIT ?", [*params, limit + 1])
     page = rows[:limit]
     more = len(rows) > limit
     changes = [
@@ -101,10 +109,9 @@ def pull(tx: Tx, caller: Caller, *, cursor: int, limit: int = MAX_PULL, full: bo
     ]
     last = changes[-1].seq if changes else cursor
     if not more and not full:  # past this device's own rows that were left out (none in its scope is above)
+        where, own_params = _own(caller)
         own = tx.one(
-            "SELECT max(pos) AS top FROM changes WHERE pos > ? AND pos <= ? AND origin = ? "
-            "AND entity IN ('referral', 'referral_event')",
-            [last, top, caller.id],
+            f"SELECT max(pos) AS top FROM changes WHERE pos > ? AND pos <= ? AND {where}", [last, top, *own_params]
         )
         if own is not None and own["top"] is not None:
             last = max(last, int(own["top"]))
@@ -118,17 +125,27 @@ def _top(tx: Tx) -> int:
     return int(row["top"]) if row is not None and row["top"] is not None else 0
 
 
-def _scope(caller: Caller, *, full: bool) -> tuple[str, list[Any]]:
-    everyone = "entity IN ('organization', 'locality')"
-    casework = "entity IN ('referral', 'referral_event')"
-    own: list[Any] = []
+EVERYONE = "entity IN ('organization', 'locality')"
+CASEWORK = "entity IN ('referral', 'referral_event')"
+
+
+def _scope(caller: Caller, *, full: bool) -> list[tuple[str, list[Any]]]:
+    """The caller's scope as parts (SQL, parameters) whose rows never overlap."""
+    mine = "" if full else " AND (origin IS NULL OR origin <> ?)"
+    own = [] if full else [caller.id]
     if caller.role == "supervisor":
-        where, params = "1 = 1", []
-    elif caller.role == "office":
-        where, params = f"({everyone} OR ({casework} AND region = ?))", [caller.region]
-    else:
-        where, params = f"({everyone} OR ({casework} AND device_id = ?))", [caller.id]
-    if not full:
-        where = f"{where} AND (origin IS NULL OR origin <> ? OR NOT {casework})"
-        own = [caller.id]
-    return where, [*params, *own]
+        if full:
+            return [("1 = 1", [])]
+        return [(f"NOT {CASEWORK}", []), (f"{CASEWORK}{mine}", own)]
+    column, value = ("region", caller.region) if caller.role == "office" else ("device_id", caller.id)
+    return [(EVERYONE, []), (f"{column} = ? AND {CASEWORK}{mine}", [value, *own])]
+
+
+def _own(caller: Caller) -> tuple[str, list[Any]]:
+    """The casework rows this device's pushes made (an agent's are of its referrals, an office's of its region)."""
+    where, params = f"origin = ? AND {CASEWORK}", [caller.id]
+    if caller.role == "office":
+        return f"region = ? AND {where}", [caller.region, *params]
+    if caller.role == "agent":
+        return f"device_id = ? AND {where}", [caller.id, *params]
+    return where, params
