@@ -290,7 +290,7 @@ def refresh(db: sqlite_utils.Database, referral_id: str) -> None:
 # (a device upgraded to issue 10, a hub not upgraded yet), or its rank cleared by a reconcile and not given again.
 _EVENTS = """
 SELECT e.document, e.hub_order, EXISTS (
-    SELECT 1 FROM outbox o WHERE o.state != 'done' AND (
+    SELECT 1 FROM outbox o WHERE o.state IN ('pending', 'quarantined') AND (
         (o.entity = 'referral_event' AND o.entity_id = e.id)
         OR (o.entity = 'referral' AND o.entity_id = e.referral_id AND e.kind = 'created')
     )
