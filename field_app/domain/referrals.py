@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from field_app.domain.moments import Day, Moment
+from field_app.domain.safe_input import cleaned
+
+# A note typed on a phone: NUL, control characters and lone surrogates never stored (the hub would refuse them for
+# ever); the screens and the command line refuse them with a message first (issue 10).
+Note = Annotated[str, BeforeValidator(cleaned), Field(max_length=500)]
 
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -78,7 +83,7 @@ class Referral(BaseModel):
     region: str  # the region whose ANPE office follows it (the returnee's)
     consent_share_at: Moment  # the returnee agreed to share their record with this partner
     created_at: Moment
-    note: Annotated[str, Field(max_length=500)] | None = None
+    note: Note | None = None
 
 
 class DeclineReason(StrEnum):
@@ -112,7 +117,7 @@ class ReferralEvent(BaseModel):
     referral_id: Annotated[str, Field(pattern=UUID)]
     kind: EventKind
     at: Moment
-    note: Annotated[str, Field(max_length=500)] | None = None
+    note: Note | None = None
     reason: DeclineReason | None = None
     outcome: Outcome | None = None
     follow_up: Day | None = None

@@ -155,3 +155,19 @@ def test_fold_ignores_arrival_order(data: st.DataObject) -> None:
 @pytest.mark.parametrize(("status", "allowed"), [(s, s is S.QUEUED) for s in ReferralStatus])
 def test_can_cancel_only_what_is_still_queued(status: ReferralStatus, allowed: bool) -> None:
     assert can_cancel(status) is allowed
+
+
+def test_a_note_never_holds_a_character_the_hub_would_refuse_for_ever() -> None:
+    """NUL, control characters and lone surrogates never reach a stored event or referral note (issue 10)."""
+    import uuid as _uuid
+
+    from field_app.domain.referrals import ReferralEvent as _Event
+
+    event = _Event(
+        id=str(_uuid.uuid4()),
+        referral_id=str(_uuid.uuid4()),
+        kind="accepted",
+        at="2026-12-01T10:00:00Z",
+        note="appel\x00é le\x07 lundi\nà 9 h \ud800",
+    )
+    assert event.note == "appelé le lundi\nà 9 h \ufffd"
