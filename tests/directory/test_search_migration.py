@@ -32,7 +32,7 @@ def test_upgrade_keeps_rows_rowids_and_answers(tmp_path: Path) -> None:
     before = answers(db)
     assert "prefix" not in db.execute("SELECT sql FROM sqlite_master WHERE name = 'services_fts'").fetchone()[0]
 
-    assert apply_migrations(db, MIGRATIONS) == [13]
+    assert apply_migrations(db, [m for m in MIGRATIONS if m.version <= 13]) == [13]
 
     assert "prefix = '1 2 3'" in db.execute("SELECT sql FROM sqlite_master WHERE name = 'services_fts'").fetchone()[0]
     assert db.execute(fts).fetchall() == before_rows
